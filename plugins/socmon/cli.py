@@ -1,0 +1,163 @@
+"""The `socmon` command. Every step that the DAGs run can be run by hand from here."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from datetime import date, datetime
+from pathlib import Path
+
+log = logging.getLogger("socmon")
+
+
+def _db(args: argparse.Namespace) -> int:
+    from socmon.warehouse import server
+
+    if args.action == "up":
+        server.up()
+        print(server.url())
+    elif args.action == "down":
+        server.down()
+    else:
+        print(server.url(args.role))
+    return 0
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    from socmon.sources.files import ingest_files
+
+    totals = ingest_files([Path(f) for f in args.files], platform=args.platform)
+    print(f"loaded {totals.loaded} new, {totals.duplicates} already there, {totals.rejected} rejected")
+    return 0
+
+
+def _extract(args: argparse.Namespace) -> int:
+    from socmon.sources import extract_all
+
+    until = args.until or datetime.now().astimezone()
+    totals = extract_all(platform=args.platform, since=args.since, until=until)
+    print(f"loaded {totals.loaded} new, {totals.duplicates} already there, {totals.rejected} rejected")
+    return 0
+
+
+def _transform(args: argparse.Namespace) -> int:
+    from socmon.transform import build
+
+    build(select=args.select, full_refresh=args.full_refresh)
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from socmon.quality.gate import run_gate
+
+    result = run_gate()
+    print(result.summary())
+    return 0 if result.success else 1
+
+
+def _export(args: argparse.Namespace) -> int:
+    from socmon.quality.gate import run_gate
+    from socmon.reports.export import export_period
+
+    gate = run_gate()
+    if not gate.success:
+        print(gate.summary(), file=sys.stderr)
+        print("export refused: the quality gate failed, no file was written", file=sys.stderr)
+        return 1
+    for path in export_period(args.period, args.date):
+        print(path)
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from socmon.demo import run_demo
+
+    return run_demo(days=args.days)
+
+
+def _sandbox(args: argparse.Namespace) -> int:
+    from socmon.sandbox.server import serve_forever
+
+    serve_forever(port=args.port)
+    return 0
+
+
+def _sources(args: argparse.Namespace) -> int:
+    from socmon.sources.registry import print_sources
+
+    print_sources()
+    return 0
+
+
+def _timestamp(text: str) -> datetime:
+    value = datetime.fromisoformat(text)
+    return value if value.tzinfo else value.astimezone()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="socmon", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    db = sub.add_parser("db", help="the embedded Postgres warehouse")
+    db.add_argument("action", choices=["up", "down", "url"])
+    db.add_argument("--role", choices=["admin", "loader", "transform", "bi"], default="admin")
+    db.set_defaults(func=_db)
+
+    ingest = sub.add_parser("ingest", help="load API response files in a platform's native format")
+    ingest.add_argument("files", nargs="+")
+    ingest.add_argument("--platform", choices=["vk", "ok", "telegram"], required=True)
+    ingest.set_defaults(func=_ingest)
+
+    extract = sub.add_parser("extract", help="read the registered sources from their cursors into raw")
+    extract.add_argument("--platform", choices=["vk", "ok", "telegram"], default=None)
+    extract.add_argument("--since", type=_timestamp, required=True, help="ISO timestamp")
+    extract.add_argument("--until", type=_timestamp, default=None, help="ISO timestamp (default: now)")
+    extract.set_defaults(func=_extract)
+
+    transform = sub.add_parser("transform", help="dbt build: staging, classification, marts")
+    transform.add_argument("--select", default=None)
+    transform.add_argument("--full-refresh", action="store_true")
+    transform.set_defaults(func=_transform)
+
+    validate = sub.add_parser("validate", help="the Great Expectations gate (exit code 1 when it fails)")
+    validate.set_defaults(func=_validate)
+
+    export = sub.add_parser("export", help="XLSX, CSV and HTML reports under out/DATE/")
+    export.add_argument("--period", choices=["day", "week"], default="day")
+    export.add_argument("--date", type=date.fromisoformat, required=True)
+    export.set_defaults(func=_export)
+
+    demo = sub.add_parser("demo", help="the whole pipeline on generated sandbox data")
+    demo.add_argument("--days", type=int, default=3)
+    demo.set_defaults(func=_demo)
+
+    sandbox = sub.add_parser("sandbox", help="serve the sandbox VK API emulator in the foreground")
+    sandbox.add_argument("--port", type=int, default=None)
+    sandbox.set_defaults(func=_sandbox)
+
+    sources = sub.add_parser("sources", help="the registered sources and their cursors")
+    sources.add_argument("action", choices=["list"])
+    sources.set_defaults(func=_sources)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    try:
+        return args.func(args)
+    except Exception as exc:  # one clear line for the user; the traceback with -v
+        if args.verbose:
+            raise
+        log.error("%s", exc)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,52 @@
+"""Where things live: the project folder, the state folder and the settings read from the environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+
+def _guess_project_dir() -> Path:
+    here = Path(__file__).resolve().parents[2]
+    if (here / "dbt_project").is_dir():
+        return here
+    return Path.cwd()
+
+
+@dataclass(frozen=True)
+class Settings:
+    project_dir: Path
+    state_dir: Path
+    pg_port: int
+    pg_host: str
+    database: str
+    out_dir: Path
+    sandbox_port: int
+
+    @property
+    def dbt_project_dir(self) -> Path:
+        return self.project_dir / "dbt_project"
+
+    @property
+    def registry_dir(self) -> Path:
+        return self.dbt_project_dir / "seeds" / "registry"
+
+    @property
+    def expectations_dir(self) -> Path:
+        return self.project_dir / "expectations"
+
+
+@cache
+def settings() -> Settings:
+    project_dir = Path(os.environ.get("SOCMON_HOME") or _guess_project_dir()).resolve()
+    return Settings(
+        project_dir=project_dir,
+        state_dir=Path(os.environ.get("SOCMON_STATE_DIR") or project_dir / ".socmon"),
+        pg_port=int(os.environ.get("SOCMON_PG_PORT", "5433")),
+        pg_host=os.environ.get("SOCMON_PG_HOST", "127.0.0.1"),
+        database=os.environ.get("SOCMON_PG_DATABASE", "socmon"),
+        out_dir=Path(os.environ.get("SOCMON_OUT_DIR") or project_dir / "out"),
+        sandbox_port=int(os.environ.get("SOCMON_SANDBOX_PORT", "8765")),
+    )
