@@ -56,6 +56,7 @@ def _grant(conn: psycopg.Connection, database: str) -> None:
     run("revoke create on schema public from public")
     for role in (LOADER, TRANSFORM, BI):
         run(sql.SQL("grant connect on database {} to {}").format(i(database), i(role)))
+    run(sql.SQL("grant temporary on database {} to {}, {}").format(i(database), i(LOADER), i(TRANSFORM)))
     run(sql.SQL("create schema if not exists raw authorization {}").format(i(LOADER)))
     run(sql.SQL("grant usage on schema raw to {}").format(i(TRANSFORM)))
     run(sql.SQL("grant select on all tables in schema raw to {}").format(i(TRANSFORM)))

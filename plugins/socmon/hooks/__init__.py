@@ -1,0 +1,1 @@
+"""Airflow hooks: credentials from connections, nothing else."""

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from airflow.sdk import BaseHook
+
+if TYPE_CHECKING:
+    from socmon.sources.vk import VkClient
+
+
+class VkHook(BaseHook):
+    """VK API access from an Airflow connection.
+
+    The password is the access token. The host, when set, replaces https://api.vk.ru (the sandbox
+    uses this). Extras: `rps` (requests per second, default 3 for a user token, 20 for a community
+    token) and `retry_budget`.
+    """
+
+    conn_name_attr = "vk_conn_id"
+    default_conn_name = "vk_default"
+    conn_type = "vk"
+    hook_name = "VK API"
+
+    def __init__(self, *, vk_conn_id: str = default_conn_name) -> None:
+        super().__init__()
+        self.vk_conn_id = vk_conn_id
+
+    @cached_property
+    def client(self) -> VkClient:
+        from socmon.sources.vk import VK_API_URL, VkClient
+
+        conn = self.get_connection(self.vk_conn_id)
+        extra = conn.extra_dejson
+        api_url = VK_API_URL
+        if conn.host:
+            scheme = conn.schema or "http"
+            api_url = conn.host if "://" in conn.host else f"{scheme}://{conn.host}"
+            if conn.port:
+                api_url = f"{api_url}:{conn.port}"
+        return VkClient(
+            token=conn.password,
+            api_url=api_url,
+            requests_per_second=float(extra.get("rps", 3)),
+            retry_budget=int(extra.get("retry_budget", 5)),
+        )
+
+    def get_conn(self) -> VkClient:
+        return self.client

@@ -1,0 +1,48 @@
+"""The one interface every platform's extractor implements."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class Source:
+    """Something socmon reads: a monitored community or channel, or an official account."""
+
+    source_id: str  # e.g. "vk:-100001"
+    platform: str  # vk | ok | telegram
+    kind: str  # community | official_account
+    external_id: str  # the platform's id: VK owner id, Telegram channel id, OK group id
+    name_ru: str
+    municipality_code: str | None = None
+    body_code: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Source:
+        return cls(**data)
+
+
+@dataclass
+class Batch:
+    """Payloads for one raw table, and the cursor that may be saved once they are committed."""
+
+    table: str
+    records: list[Any]
+    method: str | None = None
+    cursor: dict[str, Any] | None = field(default=None)
+
+
+class Extractor(Protocol):
+    platform: str
+
+    def extract(
+        self, source: Source, since: datetime, until: datetime, cursors: dict[str, dict[str, Any]]
+    ) -> Iterator[Batch]:
+        """Yield batches of payloads published in [since, until), resuming from the saved cursors."""
+        ...

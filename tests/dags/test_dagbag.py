@@ -1,0 +1,63 @@
+"""The DAGs parse cleanly, follow the house rules and touch nothing at parse time."""
+
+import socket
+from pathlib import Path
+
+import pytest
+
+DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
+EXPECTED = {"socmon_extract", "socmon_transform", "socmon_publish"}
+
+
+class ParseTimeNetworkUse(AssertionError):
+    pass
+
+
+@pytest.fixture(scope="module")
+def dagbag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    def refuse(*args, **kwargs):
+        raise ParseTimeNetworkUse(f"a DAG opened a connection at parse time: {args}")
+
+    original = socket.socket.connect
+    socket.socket.connect = refuse
+    try:
+        return DagBag(dag_folder=str(DAGS_FOLDER))
+    finally:
+        socket.socket.connect = original
+
+
+def test_no_import_errors(dagbag):
+    assert dagbag.import_errors == {}
+    assert set(dagbag.dag_ids) == EXPECTED
+
+
+@pytest.mark.parametrize("dag_id", sorted(EXPECTED))
+def test_house_rules(dagbag, dag_id):
+    dag = dagbag.dags[dag_id]
+    assert "socmon" in dag.tags and len(dag.tags) >= 2
+    assert dag.catchup is False
+    for task in dag.tasks:
+        assert task.retries >= 2, f"{dag_id}.{task.task_id} has retries={task.retries}"
+
+
+def test_extraction_respects_the_api_pool(dagbag):
+    dag = dagbag.dags["socmon_extract"]
+    assert dag.get_task("extract_vk").pool == "vk_api"
+
+
+def test_the_dags_are_chained_by_assets(dagbag):
+    extract = dagbag.dags["socmon_extract"].get_task("extract_vk")
+    transform = dagbag.dags["socmon_transform"]
+    assert [a.uri for a in extract.outlets] == ["socmon://warehouse/raw/messages"]
+    triggers = [asset.uri for asset in transform.timetable.asset_condition.objects]
+    assert triggers == ["socmon://warehouse/raw/messages"]
+
+
+def test_heavy_imports_stay_inside_tasks():
+    for path in DAGS_FOLDER.glob("*.py"):
+        top_level = [line for line in path.read_text().splitlines() if line.startswith(("import ", "from "))]
+        for line in top_level:
+            assert line.split()[1].split(".")[0] in {"pendulum", "airflow", "socmon"}, f"{path.name}: {line}"
+            assert "socmon" not in line or "socmon.assets" in line, f"{path.name}: {line}"

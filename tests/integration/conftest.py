@@ -1,0 +1,38 @@
+import psycopg
+import pytest
+
+from socmon.config import settings
+from socmon.warehouse import roles, server
+
+
+@pytest.fixture(scope="session")
+def warehouse():
+    """A fresh `socmon_test` database with the three roles and the raw schema."""
+    server.up()
+    creds = server.credentials()
+    s = settings()
+    with psycopg.connect(
+        host=s.pg_host, port=s.pg_port, dbname="postgres", user=server.OWNER,
+        password=creds[server.OWNER], autocommit=True,
+    ) as conn:
+        conn.execute(f'drop database if exists "{s.database}" with (force)')
+    roles.ensure_database(creds)
+    return server
+
+
+@pytest.fixture
+def admin(warehouse):
+    with warehouse.connect("admin", autocommit=True) as conn:
+        yield conn
+
+
+RAW_TABLES = (
+    "vk_posts", "vk_comments", "vk_groups", "telegram_messages", "telegram_channels",
+    "ok_topics", "ok_comments", "ok_groups", "rejected", "source_cursors",
+)
+
+
+@pytest.fixture
+def empty_raw(admin):
+    admin.execute("truncate " + ", ".join(f"raw.{t}" for t in RAW_TABLES))
+    return admin
