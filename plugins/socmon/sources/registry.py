@@ -53,11 +53,22 @@ def due_sources(platform: str | None = None, registry_dir: Path | None = None) -
 
 
 def print_sources() -> None:
+    """`socmon sources list`: each source with its cursors, last success and last error."""
     from socmon.warehouse import server
-    from socmon.warehouse.cursors import read_cursors
 
     with server.connect("loader") as conn:
-        for source in due_sources():
-            cursors = read_cursors(conn, source.source_id)
-            state = ", ".join(f"{m}={c}" for m, c in cursors.items()) or "never read"
-            print(f"{source.source_id:<16} {source.kind:<17} {source.name_ru}  [{state}]")
+        rows = conn.execute(
+            "select source_id, method, cursor, last_success_at, last_error, last_error_at"
+            " from raw.source_cursors order by source_id, method"
+        ).fetchall()
+    state: dict[str, list[str]] = {}
+    for source_id, method, cursor, success_at, error, error_at in rows:
+        line = f"    {method}: cursor {cursor or '-'}"
+        if success_at:
+            line += f", last success {success_at:%Y-%m-%d %H:%M}"
+        if error:
+            line += f", last error {error_at:%Y-%m-%d %H:%M}: {error}"
+        state.setdefault(source_id, []).append(line)
+    for source in due_sources():
+        print(f"{source.source_id:<14} {source.kind:<17} {source.name_ru}")
+        print("\n".join(state.get(source.source_id, ["    never read"])))
