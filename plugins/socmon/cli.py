@@ -57,15 +57,15 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from socmon.quality.gate import run_gate
-    from socmon.reports.export import export_period
+    from socmon.reports.export import GateFailed, export_if_gate_passes
 
-    gate = run_gate()
-    if not gate.success:
-        print(gate.summary(), file=sys.stderr)
+    try:
+        paths = export_if_gate_passes(args.period, args.date)
+    except GateFailed as failed:
+        print(failed.result.summary(), file=sys.stderr)
         print("export refused: the quality gate failed, no file was written", file=sys.stderr)
         return 1
-    for path in export_period(args.period, args.date):
+    for path in paths:
         print(path)
     return 0
 

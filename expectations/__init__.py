@@ -1,0 +1,29 @@
+"""The suites of the quality gate, as code (GX 1.x).
+
+Each entry of SUITES names the table a suite checks. A new suite is one module here plus one entry.
+The gate loads this package by path (it is not part of the socmon package), and only when it runs,
+because importing Great Expectations takes seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from . import fct_incidents
+
+if TYPE_CHECKING:
+    from great_expectations import ExpectationSuite
+
+
+@dataclass(frozen=True)
+class SuiteEntry:
+    """One suite and the table it checks."""
+
+    table: str
+    build_suite: Callable[[], ExpectationSuite]
+    schema: str | None = None  # None: the schema the gate is asked to check (marts by default)
+
+
+SUITES: tuple[SuiteEntry, ...] = (SuiteEntry(table="fct_incidents", build_suite=fct_incidents.build_suite),)

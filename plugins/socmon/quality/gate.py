@@ -1,0 +1,121 @@
+"""The quality gate behind `socmon validate` and in front of every export.
+
+Runs each suite registered in `expectations/` on its table with an ephemeral GX context, records the
+outcome in ops.gate_runs, and says in one line per failure what is wrong.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from typing import Any
+from urllib.parse import quote
+
+from socmon.quality.audit import record_gate_run
+from socmon.quality.result import GateFailed, GateResult, describe_failure
+from socmon.quality.suites import load_registry
+from socmon.warehouse import server
+
+__all__ = ["GateFailed", "GateResult", "run_gate"]
+
+log = logging.getLogger(__name__)
+
+DATA_SOURCE = "warehouse"
+CHECKPOINT = "socmon_gate"
+RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 20}
+
+Target = tuple[Any, str]  # (expectations.SuiteEntry, schema)
+
+
+def run_gate(schema: str = "marts") -> GateResult:
+    """Validate every registered table in `schema` (entries may name their own schema)."""
+    started = time.monotonic()
+    _quiet_great_expectations()
+    registry = load_registry()
+    targets: list[Target] = [(entry, entry.schema or schema) for entry in registry.SUITES]
+    missing = [target for target in targets if not _table_exists(*_qualified(target))]
+    failures = [
+        f"{entry.table}: table {table_schema}.{entry.table} is missing (has `socmon transform` run?)"
+        for entry, table_schema in missing
+    ]
+    present = [target for target in targets if target not in missing]
+    evaluated = 0
+    if present:
+        evaluated, suite_failures = _validate(present)
+        failures.extend(suite_failures)
+    result = GateResult(success=not failures, failures=failures, expectations=evaluated, tables=len(present))
+    record_gate_run(result, schema)
+    elapsed = time.monotonic() - started
+    if result.success:
+        log.info("%s (%.1f s)", result.summary(), elapsed)
+    else:
+        log.warning("gate failed, %d problems (%.1f s):", len(failures), elapsed)
+        for failure in failures:
+            log.warning("  %s", failure)
+    return result
+
+
+def _quiet_great_expectations() -> None:
+    """No analytics, and none of GX's chatter at INFO (it logs every decorated function on import)."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    gx_logger = logging.getLogger("great_expectations")
+    if gx_logger.level == logging.NOTSET:  # leave a level someone chose on purpose
+        gx_logger.setLevel(logging.WARNING)
+
+
+def _qualified(target: Target) -> tuple[str, str]:
+    entry, table_schema = target
+    return table_schema, entry.table
+
+
+def _table_exists(schema: str, table: str) -> bool:
+    with server.connect("admin") as conn:
+        row = conn.execute(
+            "select 1 from information_schema.tables where table_schema = %s and table_name = %s",
+            [schema, table],
+        ).fetchone()
+    return row is not None
+
+
+def _connection_string(schema: str) -> str:
+    """The owner's URL with `schema` as the search path (GX 1.x wants the schema in the connection)."""
+    return f"{server.url('admin')}?options={quote(f'-csearch_path={schema}')}"
+
+
+def _validate(targets: list[Target]) -> tuple[int, list[str]]:
+    """Run the suites in one checkpoint; return how many expectations ran and the failure lines."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    sources: dict[str, Any] = {}
+    definitions = []
+    for entry, table_schema in targets:
+        if table_schema not in sources:
+            sources[table_schema] = context.data_sources.add_postgres(
+                f"{DATA_SOURCE}_{table_schema}", connection_string=_connection_string(table_schema)
+            )
+        asset = sources[table_schema].add_table_asset(
+            name=f"{table_schema}.{entry.table}", table_name=entry.table
+        )
+        batch = asset.add_batch_definition_whole_table("whole_table")
+        suite = context.suites.add(entry.build_suite())
+        definition = gx.ValidationDefinition(name=suite.name, data=batch, suite=suite)
+        definitions.append(context.validation_definitions.add(definition))
+    checkpoint = context.checkpoints.add(
+        gx.Checkpoint(name=CHECKPOINT, validation_definitions=definitions, result_format=RESULT_FORMAT)
+    )
+    outcome = checkpoint.run()
+
+    evaluated, failures = 0, []
+    for suite_result in outcome.run_results.values():
+        for expectation in suite_result.results:
+            evaluated += 1
+            if expectation.success:
+                continue
+            config = expectation.expectation_config
+            kind, kwargs = (config.type, config.kwargs) if config else ("unknown_expectation", {})
+            failures.append(describe_failure(suite_result.suite_name, kind, kwargs, expectation))
+    return evaluated, failures

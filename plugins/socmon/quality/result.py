@@ -1,0 +1,99 @@
+"""The gate's verdict, and one readable line per failed expectation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+MAX_VALUES_SHOWN = 10
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """What the gate found: success, one line per failure, and how much it checked."""
+
+    success: bool
+    failures: list[str] = field(default_factory=list)
+    expectations: int = 0
+    tables: int = 0
+
+    def summary(self) -> str:
+        """One line per failure, or «gate passed: N expectations on M tables»."""
+        if self.success:
+            return f"gate passed: {self.expectations} expectations on {self.tables} tables"
+        return "\n".join(self.failures)
+
+
+class GateFailed(RuntimeError):
+    """Raised when an action must not run because the gate failed; carries the result."""
+
+    def __init__(self, result: GateResult) -> None:
+        super().__init__(f"the quality gate failed:\n{result.summary()}")
+        self.result = result
+
+
+def describe_failure(suite: str, expectation_type: str, kwargs: Mapping[str, Any], result: Any) -> str:
+    """E.g. `fct_incidents: expect_column_values_to_be_in_set(sla_status) — 2 unexpected values: ['x']`."""
+    return f"{suite}: {expectation_type}({_target(kwargs)}) — {_problem(expectation_type, kwargs, result)}"
+
+
+def _target(kwargs: Mapping[str, Any]) -> str:
+    if "column" in kwargs:
+        return str(kwargs["column"])
+    if "column_A" in kwargs:
+        return f"{kwargs['column_A']}, {kwargs['column_B']}"
+    if "column_list" in kwargs:
+        return ", ".join(map(str, kwargs["column_list"]))
+    return "table"
+
+
+def _problem(expectation_type: str, kwargs: Mapping[str, Any], result: Any) -> str:
+    error = _exception_message(result.exception_info)
+    if error:
+        return f"error: {error}"
+    details: Mapping[str, Any] = result.result or {}
+    if "unexpected_count" in details:
+        count = details["unexpected_count"]
+        values = _distinct(details.get("partial_unexpected_list") or [])
+        if expectation_type == "expect_column_values_to_not_be_null":
+            return f"{count} null values"
+        if expectation_type == "expect_column_values_to_be_unique":
+            return f"{count} rows share a value: {values}"
+        if expectation_type == "expect_column_pair_values_a_to_be_greater_than_b":
+            relation = "<" if kwargs.get("or_equal") else "<="
+            return f"{count} rows where {kwargs['column_A']} {relation} {kwargs['column_B']}: {values}"
+        return f"{count} unexpected values: {values}"
+    mismatched = (details.get("details") or {}).get("mismatched")
+    if mismatched:
+        return f"mismatched columns: {mismatched}"
+    if "observed_value" in details:
+        return f"observed {_plain(details['observed_value'])}"
+    return "failed"
+
+
+def _exception_message(info: Any) -> str | None:
+    if not isinstance(info, Mapping):
+        return None
+    candidates = [info, *(v for v in info.values() if isinstance(v, Mapping))]  # nested: keyed by metric
+    for candidate in candidates:
+        if candidate.get("raised_exception"):
+            return str(candidate.get("exception_message") or "exception").removeprefix("Error: ")
+    return None
+
+
+def _distinct(values: Iterable[Any]) -> list[Any]:
+    seen: list[Any] = []
+    for value in map(_plain, values):
+        if value not in seen:
+            seen.append(value)
+    return seen[:MAX_VALUES_SHOWN]
+
+
+def _plain(value: Any) -> Any:
+    """Values as the user wrote them: strings for timestamps, tuples for pairs."""
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    if isinstance(value, list | tuple):
+        return tuple(_plain(item) for item in value)
+    return str(value)

@@ -1,0 +1,45 @@
+"""What a report holds: the incidents of the period, with reference names resolved."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from socmon.reports.period import ReportPeriod
+
+
+@dataclass(frozen=True)
+class Incident:
+    """One row of marts.fct_incidents, with the names of its body, category and municipality."""
+
+    incident_id: str
+    platform: str
+    message_url: str | None
+    source_message_key: str
+    category_code: str | None
+    category_name: str
+    body_code: str | None
+    body_name: str
+    municipality_code: str | None
+    municipality_name: str
+    importance: str
+    published_at: datetime
+    detected_at: datetime
+    deadline_at: datetime | None
+    first_answer_at: datetime | None
+    final_answer_at: datetime | None
+    sla_status: str
+    rule_version: str | None
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything an export file is made from."""
+
+    period: ReportPeriod
+    incidents: tuple[Incident, ...]
+    generated_at: datetime
+
+    @property
+    def rule_versions(self) -> tuple[str, ...]:
+        return tuple(sorted({i.rule_version for i in self.incidents if i.rule_version}))

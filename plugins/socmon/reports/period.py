@@ -1,0 +1,47 @@
+"""The period a report covers: a calendar day or an ISO week (Mon–Sun), in Moscow time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+MOSCOW = ZoneInfo("Europe/Moscow")
+PERIODS = ("day", "week")
+
+
+@dataclass(frozen=True)
+class ReportPeriod:
+    """Days `first_day`..`last_day` inclusive; `starts_at`/`ends_at` bound them in Moscow time."""
+
+    kind: str
+    first_day: date
+    last_day: date
+
+    @property
+    def key(self) -> str:
+        """`2026-03-15` for a day, `2026-W11` (ISO year and week) for a week."""
+        if self.kind == "day":
+            return self.first_day.isoformat()
+        iso = self.first_day.isocalendar()
+        return f"{iso.year}-W{iso.week:02d}"
+
+    @property
+    def starts_at(self) -> datetime:
+        return datetime.combine(self.first_day, time(), tzinfo=MOSCOW)
+
+    @property
+    def ends_at(self) -> datetime:
+        """Exclusive: midnight after the last day."""
+        return datetime.combine(self.last_day + timedelta(days=1), time(), tzinfo=MOSCOW)
+
+
+def report_period(period: str, day: date) -> ReportPeriod:
+    """The day itself, or the ISO week (Monday to Sunday) that contains it."""
+    day = date(day.year, day.month, day.day)  # a plain date, even from a datetime or pendulum Date
+    if period == "day":
+        return ReportPeriod("day", day, day)
+    if period == "week":
+        monday = day - timedelta(days=day.weekday())
+        return ReportPeriod("week", monday, monday + timedelta(days=6))
+    raise ValueError(f"unknown period {period!r}: expected one of {', '.join(PERIODS)}")
