@@ -17,6 +17,11 @@ def _db(args: argparse.Namespace) -> int:
     if args.action == "up":
         server.up()
         print(server.url())
+    elif args.action == "init":  # an external server (production): roles, schemas and raw tables
+        from socmon.warehouse.roles import ensure_database
+
+        ensure_database(server.credentials())
+        print(server.url())
     elif args.action == "down":
         server.down()
     else:
@@ -101,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     db = sub.add_parser("db", help="the embedded Postgres warehouse")
-    db.add_argument("action", choices=["up", "down", "url"])
+    db.add_argument("action", choices=["up", "down", "url", "init"])
     db.add_argument("--role", choices=["admin", "loader", "transform", "bi"], default="admin")
     db.set_defaults(func=_db)
 

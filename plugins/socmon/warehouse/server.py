@@ -101,10 +101,18 @@ def _credentials_file() -> Path:
 
 
 def credentials() -> dict[str, str]:
+    """The roles' passwords: from `.socmon/credentials.json` for the embedded cluster, or from
+    SOCMON_PG_PASSWORD__<ROLE> variables (e.g. SOCMON_PG_PASSWORD__SOCMON_BI) for an external server."""
     path = _credentials_file()
-    if not path.exists():
-        raise WarehouseError("No warehouse yet: run `socmon db up` first.")
-    return json.loads(path.read_text())
+    if path.exists():
+        return json.loads(path.read_text())
+    from_env = {role: os.environ.get(f"SOCMON_PG_PASSWORD__{role.upper()}") for role in ROLES.values()}
+    if all(from_env.values()):
+        return {role: str(password) for role, password in from_env.items()}
+    raise WarehouseError(
+        "No warehouse credentials: run `socmon db up` for the embedded one, or set "
+        "SOCMON_PG_PASSWORD__<ROLE> for each of " + ", ".join(ROLES.values())
+    )
 
 
 def _ensure_credentials() -> dict[str, str]:
