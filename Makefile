@@ -39,8 +39,7 @@ db: venv postgres-binaries
 
 airflow: venv
 	@echo "==> Airflow metadata database ($(AIRFLOW_HOME))"
-	@mkdir -p $(AIRFLOW_HOME)
-	@$(BIN)/airflow db migrate >$(STATE)/airflow-migrate.log 2>&1 || { tail -30 $(STATE)/airflow-migrate.log; exit 1; }
+	@$(BIN)/python -c "from socmon.orchestration import airflow_environment as env, ensure_airflow; ensure_airflow(env())"
 
 demo: setup
 	@PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/socmon demo
