@@ -24,24 +24,22 @@ from socmon.assets import RAW_MESSAGES
 )
 def socmon_extract():
     @task
-    def planned_vk_sources() -> list[dict]:
-        from socmon.sources.registry import due_sources
+    def planned_vk_batches() -> list[list[dict]]:
+        from socmon.sources.registry import due_source_batches
 
-        return [source.as_dict() for source in due_sources("vk")]
+        return due_source_batches("vk")
 
     @task(pool="vk_api", outlets=[RAW_MESSAGES])
-    def extract_vk(source: dict, params=None, data_interval_start=None, data_interval_end=None) -> dict:
+    def extract_vk(sources: list[dict], params=None, data_interval_start=None, data_interval_end=None) -> dict:
         from socmon.hooks.vk import VkHook
-        from socmon.sources import extract_into_raw
-        from socmon.sources.base import Source
+        from socmon.sources import extract_batch_into_raw
         from socmon.sources.vk import VkExtractor
 
         since = pendulum.parse(params["window_start"]) if params.get("window_start") else data_interval_start
         until = pendulum.parse(params["window_end"]) if params.get("window_end") else data_interval_end
-        extractor = VkExtractor(VkHook().get_conn())
-        return vars(extract_into_raw(Source.from_dict(source), since, until, extractor))
+        return extract_batch_into_raw(sources, since, until, VkExtractor(VkHook().get_conn()))
 
-    extract_vk.expand(source=planned_vk_sources())
+    extract_vk.expand(sources=planned_vk_batches())
 
 
 socmon_extract()

@@ -26,7 +26,6 @@ def airflow_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
         {
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__DAGS_FOLDER": str(s.project_dir / "dags"),
-            "AIRFLOW__CORE__PLUGINS_FOLDER": str(s.project_dir / "plugins"),
             "AIRFLOW__CORE__PARALLELISM": "2",
             "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
             "DO_NOT_TRACK": "1",

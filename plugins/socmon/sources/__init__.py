@@ -42,6 +42,27 @@ def extract_into_raw(source: Source, since: datetime, until: datetime, extractor
     return total
 
 
+def extract_batch_into_raw(
+    sources: list[dict], since: datetime, until: datetime, extractor: Extractor
+) -> dict[str, int]:
+    """Extract each source of a batch; one source's failure is recorded and does not stop the others.
+
+    Raises at the end if any source failed, so that Airflow retries the task (already-loaded
+    sources then add nothing).
+    """
+    total, failed = LoadResult(), []
+    for data in sources:
+        source = Source.from_dict(data)
+        try:
+            total += extract_into_raw(source, since, until, extractor)
+        except Exception:
+            log.exception("%s failed", source.source_id)
+            failed.append(source.source_id)
+    if failed:
+        raise RuntimeError(f"{len(failed)} of {len(sources)} sources failed: {', '.join(failed)}")
+    return vars(total)
+
+
 def extractor_for(platform: str) -> Extractor:
     """The extractor of a platform, with credentials from the environment (the CLI's path)."""
     import os

@@ -52,6 +52,15 @@ def due_sources(platform: str | None = None, registry_dir: Path | None = None) -
     return [s for s in sources if platform in (None, s.platform)]
 
 
+SOURCES_PER_TASK = 50  # one mapped Airflow task reads this many sources, so thousands stay cheap
+
+
+def due_source_batches(platform: str, per_task: int = SOURCES_PER_TASK) -> list[list[dict]]:
+    """The platform's sources in batches, one batch per mapped extraction task."""
+    sources = [source.as_dict() for source in due_sources(platform)]
+    return [sources[i : i + per_task] for i in range(0, len(sources), per_task)]
+
+
 def print_sources() -> None:
     """`socmon sources list`: each source with its cursors, last success and last error."""
     from socmon.warehouse import server
