@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+from functools import cache, cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseHook
+
+if TYPE_CHECKING:
+    from airflow.sdk import Connection
+
+    from socmon.sandbox.social_world import SocialWorld
+    from socmon.sources.telegram import TelegramChannelReader
+
+
+class TelegramHook(BaseHook):
+    """Telegram (MTProto, through Telethon) access from an Airflow connection.
+
+    The login is the api_id, the password the api_hash, the extra `session` a Telethon `StringSession`
+    string (a file session would lock under concurrent tasks). Extra `flood_wait_threshold` (seconds,
+    default 30): longer flood waits defer the source instead of sleeping.
+
+    For the sandbox, the extra `sandbox` = {"start": "YYYY-MM-DD", "days": N, "seed": S} serves the
+    generated social world through the fake client instead of Telegram.
+    """
+
+    conn_name_attr = "telegram_conn_id"
+    default_conn_name = "telegram_default"
+    conn_type = "telegram"
+    hook_name = "Telegram API"
+
+    def __init__(self, *, telegram_conn_id: str = default_conn_name) -> None:
+        super().__init__()
+        self.telegram_conn_id = telegram_conn_id
+
+    @cached_property
+    def _connection(self) -> Connection:
+        return self.get_connection(self.telegram_conn_id)
+
+    @property
+    def flood_wait_threshold_seconds(self) -> float:
+        from socmon.sources.telegram import FLOOD_WAIT_THRESHOLD_SECONDS
+
+        return float(self._connection.extra_dejson.get("flood_wait_threshold", FLOOD_WAIT_THRESHOLD_SECONDS))
+
+    def new_client(self) -> Any:
+        """A new, unconnected client. Telethon binds a client to one event loop: make one per run."""
+        extra = self._connection.extra_dejson
+        if "sandbox" in extra:
+            from socmon.sandbox.telegram_fake import FakeTelegramClient
+
+            sandbox = extra["sandbox"]
+            return FakeTelegramClient(
+                _sandbox_world(sandbox["start"], int(sandbox["days"]), int(sandbox.get("seed", 449)))
+            )
+
+        from telethon import TelegramClient
+        from telethon.sessions import StringSession
+
+        conn = self._connection
+        if not conn.login or not conn.password or not extra.get("session"):
+            raise ValueError(
+                f"the {self.telegram_conn_id} connection needs a login (api_id), a password (api_hash) "
+                "and an extra 'session' (a StringSession string)"
+            )
+        return TelegramClient(
+            StringSession(extra["session"]),
+            int(conn.login),
+            conn.password,
+            flood_sleep_threshold=0,  # socmon decides what to do with every flood wait
+            receive_updates=False,
+        )
+
+    def new_reader(self) -> TelegramChannelReader:
+        """What `TelegramExtractor(reader_factory=...)` takes."""
+        from socmon.sources.telegram import TelegramChannelReader
+
+        return TelegramChannelReader(self.new_client())
+
+    def get_conn(self) -> Any:
+        return self.new_client()
+
+
+@cache
+def _sandbox_world(start: str, days: int, seed: int) -> SocialWorld:
+    from datetime import date
+
+    from socmon.sandbox.social_world import generate_social_world
+
+    return generate_social_world(date.fromisoformat(start), days, seed)
