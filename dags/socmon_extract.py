@@ -1,13 +1,17 @@
 """Hourly extraction of every registered source into raw (see plugins/socmon/sources).
 
-The window is the data interval. To backfill or replay a range, trigger with params
-`window_start`/`window_end` (ISO timestamps); re-reading a window loads nothing twice.
+Each platform's sources are read in batches by mapped tasks, in a pool per platform so that parallel
+tasks cannot exceed the platform's rate limit together. The window is the data interval; to backfill
+or replay a range, trigger with params `window_start`/`window_end` (ISO timestamps). Re-reading a
+window loads nothing twice.
 """
 
 import pendulum
 from airflow.sdk import Param, dag, task
 
 from socmon.assets import RAW_MESSAGES
+
+PLATFORMS = ("vk", "ok", "telegram")
 
 
 @dag(
@@ -24,22 +28,25 @@ from socmon.assets import RAW_MESSAGES
 )
 def socmon_extract():
     @task
-    def planned_vk_batches() -> list[list[dict]]:
+    def planned_batches(platform: str) -> list[list[dict]]:
         from socmon.sources.registry import due_source_batches
 
-        return due_source_batches("vk")
+        return due_source_batches(platform)
 
-    @task(pool="vk_api", outlets=[RAW_MESSAGES])
-    def extract_vk(sources: list[dict], params=None, data_interval_start=None, data_interval_end=None) -> dict:
-        from socmon.hooks.vk import VkHook
+    @task(outlets=[RAW_MESSAGES])
+    def extract(sources: list[dict], platform: str, params=None, data_interval_start=None, data_interval_end=None):
         from socmon.sources import extract_batch_into_raw
-        from socmon.sources.vk import VkExtractor
+        from socmon.sources.factory import extractor_from_airflow
 
         since = pendulum.parse(params["window_start"]) if params.get("window_start") else data_interval_start
         until = pendulum.parse(params["window_end"]) if params.get("window_end") else data_interval_end
-        return extract_batch_into_raw(sources, since, until, VkExtractor(VkHook().get_conn()))
+        return extract_batch_into_raw(sources, since, until, extractor_from_airflow(platform))
 
-    extract_vk.expand(sources=planned_vk_batches())
+    for platform in PLATFORMS:
+        batches = planned_batches.override(task_id=f"plan_{platform}")(platform)
+        extract.override(task_id=f"extract_{platform}", pool=f"{platform}_api").partial(
+            platform=platform
+        ).expand(sources=batches)
 
 
 socmon_extract()

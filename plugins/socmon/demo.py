@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -31,7 +30,7 @@ def _done(started: float, detail: str = "") -> None:
 
 def run_demo(days: int = 3) -> int:
     from socmon.orchestration import airflow_environment, dags_test, ensure_airflow
-    from socmon.sandbox import VkEmulator, generate_world
+    from socmon.sandbox import running_sandbox
     from socmon.warehouse import server
 
     s = settings()
@@ -40,14 +39,12 @@ def run_demo(days: int = 3) -> int:
     first_day = today - timedelta(days=days)
     began = time.monotonic()
 
-    started = _step(1, f"warehouse, Airflow metadata and the sandbox VK API ({days} days from {first_day})")
+    started = _step(1, f"warehouse, Airflow metadata and the sandbox networks ({days} days from {first_day})")
     server.up()
-    world = generate_world(first_day, days)
-    with VkEmulator(world) as vk:
-        connection = {"conn_type": "vk", "host": vk.url, "password": "sandbox-token", "extra": {"rps": 20}}
-        env = airflow_environment({"AIRFLOW_CONN_VK_DEFAULT": json.dumps(connection)})
+    with running_sandbox(first_day, days) as sandbox:
+        env = airflow_environment(sandbox.connections)
         ensure_airflow(env)
-        _done(started, f"sandbox at {vk.url}")
+        _done(started, f"VK API at {sandbox.vk.url}, OK API at {sandbox.ok.url}, Telegram in-process")
 
         started = _step(2, "socmon_extract: one backfill window per day")
         for offset in range(days):
@@ -80,12 +77,14 @@ def run_demo(days: int = 3) -> int:
 def _raw_counts() -> str:
     from socmon.warehouse import server
 
+    counts = {}
     with server.connect("admin") as conn:
-        posts, comments, rejected = conn.execute(
-            "select (select count(*) from raw.vk_posts), (select count(*) from raw.vk_comments),"
-            " (select count(*) from raw.rejected)"
-        ).fetchone()
-    return f"raw holds {posts} VK posts and {comments} comments ({rejected} rejected records)"
+        for table in ("vk_posts", "vk_comments", "ok_topics", "ok_comments", "telegram_messages", "rejected"):
+            counts[table] = conn.execute(f"select count(*) from raw.{table}").fetchone()[0]
+    return (
+        "raw holds VK {vk_posts} posts + {vk_comments} comments, OK {ok_topics} topics + {ok_comments}"
+        " comments, Telegram {telegram_messages} messages; {rejected} records rejected".format(**counts)
+    )
 
 
 def _print_summary(report_day) -> None:

@@ -42,9 +42,13 @@ def test_house_rules(dagbag, dag_id):
         assert task.retries >= 2, f"{dag_id}.{task.task_id} has retries={task.retries}"
 
 
-def test_extraction_respects_the_api_pool(dagbag):
+def test_each_platform_is_extracted_in_its_own_pool(dagbag):
     dag = dagbag.dags["socmon_extract"]
-    assert dag.get_task("extract_vk").pool == "vk_api"
+    assert {t.task_id: t.pool for t in dag.tasks if t.task_id.startswith("extract_")} == {
+        "extract_vk": "vk_api",
+        "extract_ok": "ok_api",
+        "extract_telegram": "telegram_api",
+    }
 
 
 def test_the_dags_are_chained_by_assets(dagbag):

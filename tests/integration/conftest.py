@@ -3,6 +3,7 @@ import pytest
 
 from socmon.config import settings
 from socmon.warehouse import roles, server
+from socmon.warehouse.loader import ENTITIES
 
 
 @pytest.fixture(scope="session")
@@ -26,13 +27,7 @@ def admin(warehouse):
         yield conn
 
 
-RAW_TABLES = (
-    "vk_posts", "vk_comments", "vk_groups", "telegram_messages", "telegram_channels",
-    "ok_topics", "ok_comments", "ok_groups", "rejected", "source_cursors",
-)
-
-
 @pytest.fixture
 def empty_raw(admin):
-    admin.execute("truncate " + ", ".join(f"raw.{t}" for t in RAW_TABLES))
+    admin.execute("truncate raw.rejected, raw.source_cursors, " + ", ".join(f"raw.{t}" for t in ENTITIES))
     return admin

@@ -5,6 +5,8 @@ from typing import TYPE_CHECKING
 
 from airflow.sdk import BaseHook
 
+from socmon.hooks import api_url_from_connection
+
 if TYPE_CHECKING:
     from socmon.sources.ok import OkClient
 
@@ -37,14 +39,9 @@ class OkHook(BaseHook):
                 "and a password (access token)"
             )
         extra = conn.extra_dejson
-        api_url = OK_API_URL
-        if conn.host:
-            scheme = conn.schema or "http"
-            api_url = conn.host if "://" in conn.host else f"{scheme}://{conn.host}"
-            if conn.port:
-                api_url = f"{api_url}:{conn.port}"
-            if not api_url.endswith(".do"):
-                api_url = f"{api_url.rstrip('/')}/fb.do"
+        api_url = api_url_from_connection(conn, OK_API_URL)
+        if not api_url.endswith(".do"):
+            api_url = f"{api_url.rstrip('/')}/fb.do"
         return OkClient(
             application_key=conn.login,
             access_token=conn.password,

@@ -5,6 +5,8 @@ from typing import TYPE_CHECKING
 
 from airflow.sdk import BaseHook
 
+from socmon.hooks import api_url_from_connection
+
 if TYPE_CHECKING:
     from socmon.sources.vk import VkClient
 
@@ -32,15 +34,9 @@ class VkHook(BaseHook):
 
         conn = self.get_connection(self.vk_conn_id)
         extra = conn.extra_dejson
-        api_url = VK_API_URL
-        if conn.host:
-            scheme = conn.schema or "http"
-            api_url = conn.host if "://" in conn.host else f"{scheme}://{conn.host}"
-            if conn.port:
-                api_url = f"{api_url}:{conn.port}"
         return VkClient(
             token=conn.password,
-            api_url=api_url,
+            api_url=api_url_from_connection(conn, VK_API_URL),
             requests_per_second=float(extra.get("rps", 3)),
             retry_budget=int(extra.get("retry_budget", 5)),
         )

@@ -10,7 +10,7 @@ import logging
 import uuid
 from datetime import datetime
 
-from socmon.sources.base import Extractor, Source
+from socmon.sources.base import Extractor, Source, SourceDeferred
 from socmon.warehouse import server
 from socmon.warehouse.cursors import read_cursors, record_error, save_cursor
 from socmon.warehouse.loader import LoadResult, load_records
@@ -51,10 +51,14 @@ def extract_batch_into_raw(
     sources then add nothing).
     """
     total, failed = LoadResult(), []
-    for data in sources:
+    for position, data in enumerate(sources):
         source = Source.from_dict(data)
         try:
             total += extract_into_raw(source, since, until, extractor)
+        except SourceDeferred as deferred:  # the platform's limit binds the whole account: stop here
+            rest = [s["source_id"] for s in sources[position:]]
+            log.warning("%s; deferring %d sources to the next run: %s", deferred, len(rest), ", ".join(rest))
+            break
         except Exception:
             log.exception("%s failed", source.source_id)
             failed.append(source.source_id)
@@ -63,28 +67,14 @@ def extract_batch_into_raw(
     return vars(total)
 
 
-def extractor_for(platform: str) -> Extractor:
-    """The extractor of a platform, with credentials from the environment (the CLI's path)."""
-    import os
-
-    if platform == "vk":
-        from socmon.sources.vk import VK_API_URL, VkClient, VkExtractor
-
-        client = VkClient(
-            token=os.environ.get("SOCMON_VK_TOKEN", "sandbox"),
-            api_url=os.environ.get("SOCMON_VK_API_URL", VK_API_URL),
-            requests_per_second=float(os.environ.get("SOCMON_VK_RPS", "3")),
-        )
-        return VkExtractor(client)
-    raise ValueError(f"no extractor for platform {platform!r} yet")
-
-
 def extract_all(platform: str | None, since: datetime, until: datetime) -> LoadResult:
     from socmon.sources.registry import due_sources
 
+    from socmon.sources.factory import PLATFORMS, extractor_from_env
+
     total = LoadResult()
-    extractors: dict[str, Extractor] = {}
-    for source in due_sources(platform):
-        extractor = extractors.setdefault(source.platform, extractor_for(source.platform))
-        total += extract_into_raw(source, since, until, extractor)
+    for name in [platform] if platform else PLATFORMS:
+        sources = [s.as_dict() for s in due_sources(name)]
+        if sources:
+            total += LoadResult(**extract_batch_into_raw(sources, since, until, extractor_from_env(name)))
     return total

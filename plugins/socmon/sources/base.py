@@ -8,6 +8,19 @@ from datetime import datetime
 from typing import Any, Protocol
 
 
+class SourceDeferred(RuntimeError):
+    """The platform asked to wait longer than socmon will: what was read is saved, the rest waits.
+
+    Raised by an extractor after the batches read so far (with their cursors) have been yielded, so the
+    next run resumes where this one stopped.
+    """
+
+    def __init__(self, source_id: str, retry_after_seconds: float, reason: str) -> None:
+        super().__init__(f"{source_id} deferred for {retry_after_seconds:.0f}s: {reason}")
+        self.source_id = source_id
+        self.retry_after_seconds = retry_after_seconds
+
+
 @dataclass(frozen=True)
 class Source:
     """Something socmon reads: a monitored community or channel, or an official account."""

@@ -29,7 +29,7 @@ from telethon.tl.tlobject import TLObject
 from telethon.tl.types import Message, PeerChannel
 from telethon.tl.types.messages import ChatFull
 
-from socmon.sources.base import Batch, Source
+from socmon.sources.base import Batch, Source, SourceDeferred
 
 log = logging.getLogger(__name__)
 
@@ -42,19 +42,6 @@ THREADS_METHOD = "thread_replies"  # cursor {"stored_max_ids": {post id: newest 
 CHANNEL_INFO_METHOD = "GetFullChannelRequest"  # cursor {"day": D}
 
 T = TypeVar("T")
-
-
-class SourceDeferred(RuntimeError):
-    """The platform asked to wait longer than socmon will: what was read is saved, the rest waits.
-
-    Raised after the batches read so far (with their cursor) have been yielded, so the next run resumes
-    where this one stopped.
-    """
-
-    def __init__(self, source_id: str, retry_after_seconds: float, reason: str) -> None:
-        super().__init__(f"{source_id} deferred for {retry_after_seconds:.0f}s: {reason}")
-        self.source_id = source_id
-        self.retry_after_seconds = retry_after_seconds
 
 
 class TelegramCredentialsError(RuntimeError):
