@@ -86,3 +86,33 @@ def test_an_edited_post_is_a_new_version_not_a_duplicate(empty_raw, tmp_path):
         ingest_files([path], platform="vk")
     versions = empty_raw.execute("select payload->>'text' from raw.vk_posts order by loaded_at").fetchall()
     assert versions == [("Нет света",), ("Нет света на Северной",)]
+
+
+def test_two_loads_racing_for_the_same_rows_store_them_once(empty_raw, warehouse):
+    """The second load's COPY meets the first one's rows and falls back to INSERT ... ON CONFLICT."""
+    import threading
+
+    from socmon.warehouse import loader
+    from socmon.warehouse.loader import load_records
+
+    count = loader.DIRECT_COPY_MIN_ROWS  # large enough to take the direct COPY path
+    posts = [{"id": n, "owner_id": -100009, "from_id": 1, "date": 1764000000 + n, "text": f"№{n}"} for n in range(count)]
+    first = warehouse.connect("loader")
+    first.execute("select 1")
+    first_result = load_records(first, "vk_posts", posts, "race", "first")  # not committed yet
+    results = {}
+
+    def second_load():
+        with warehouse.connect("loader") as second, second.transaction():
+            results["second"] = load_records(second, "vk_posts", posts + [{**posts[0], "id": 99}], "race", "second")
+
+    racer = threading.Thread(target=second_load)
+    racer.start()
+    racer.join(timeout=1)  # the second COPY now waits on the first transaction's rows
+    first.commit()
+    first.close()
+    racer.join(timeout=30)
+
+    assert first_result.loaded == count
+    assert (results["second"].loaded, results["second"].duplicates) == (1, count)
+    assert empty_raw.execute("select count(*) from raw.vk_posts").fetchone()[0] == count + 1

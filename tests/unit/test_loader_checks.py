@@ -14,10 +14,11 @@ def post(**fields):
 
 
 def test_a_good_post_gives_its_key_and_a_stable_hash():
-    key, payload, digest = prepare(post(), POSTS)
-    assert key == (-100001, 1)
-    assert json.loads(payload)["text"] == "Ямы на Красной"
-    assert prepare(dict(reversed(post().items())), POSTS)[2] == digest  # key order does not matter
+    prepared = prepare(post(), POSTS)
+    assert prepared.key == (-100001, 1)
+    assert json.loads(prepared.payload)["text"] == "Ямы на Красной"
+    reordered = prepare(dict(reversed(post().items())), POSTS)
+    assert reordered.payload_hash == prepared.payload_hash  # key order does not matter
 
 
 def test_emoji_and_a_long_but_legal_text_load():

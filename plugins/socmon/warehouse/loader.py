@@ -9,17 +9,23 @@ rest of the batch still loads.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 import psycopg
 from psycopg import sql
 
 MAX_PAYLOAD_BYTES = 512 * 1024  # VK's own limit on a post is 16,384 characters
+DIRECT_COPY_MIN_ROWS = 1000  # bulk loads try COPY straight into raw; re-read pages go through ON CONFLICT
 _ESCAPED_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")  # \u0000 in JSON, not an escaped backslash
+
+
+log = logging.getLogger(__name__)
 
 
 class BadRecord(ValueError):
@@ -128,35 +134,47 @@ class Rejection:
     raw_text: str
 
 
-def canonical_json(payload: dict) -> str:
-    return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+@dataclass(frozen=True)
+class Prepared:
+    key: tuple[Any, ...]
+    payload: bytes  # canonical JSON, UTF-8
+    payload_hash: str
 
 
-def prepare(record: Any, entity: Entity) -> tuple[tuple[Any, ...], str, str] | Rejection:
-    """Check one record: (key, payload json, payload hash), or the reason it cannot be stored."""
-    raw_text = record if isinstance(record, str) else None
+_canonical_encoder = msgspec.json.Encoder(order="sorted")
+
+
+def canonical_json(payload: dict) -> bytes:
+    """Sorted keys, no whitespace, UTF-8: the same payload always gives the same bytes and hash."""
+    return _canonical_encoder.encode(payload)
+
+
+def prepare(record: Any, entity: Entity) -> Prepared | Rejection:
+    """Check one record: its key, canonical payload and hash, or the reason it cannot be stored."""
     try:
         payload = json.loads(record) if isinstance(record, str) else record
     except json.JSONDecodeError as exc:
         return Rejection(f"not JSON: {exc.msg} at character {exc.pos}", record)
-    if raw_text is None:
-        raw_text = json.dumps(record, ensure_ascii=False, default=str)
     if not isinstance(payload, dict):
-        return Rejection(f"not a JSON object but {type(payload).__name__}", raw_text)
+        return Rejection(f"not a JSON object but {type(payload).__name__}", _as_text(record))
     try:
         key = entity.key_of(payload)
+        encoded = canonical_json(payload)
     except BadRecord as exc:
-        return Rejection(str(exc), raw_text)
-    text = canonical_json(payload)
-    if _ESCAPED_NUL.search(text):
-        return Rejection("NUL character in the payload (Postgres text cannot hold it)", raw_text)
-    try:
-        encoded = text.encode("utf-8")
+        return Rejection(str(exc), _as_text(record))
     except UnicodeEncodeError as exc:
-        return Rejection(f"invalid Unicode: lone surrogate at character {exc.start}", raw_text)
+        return Rejection(f"invalid Unicode: lone surrogate ({exc.reason})", _as_text(record))
+    except (TypeError, msgspec.EncodeError) as exc:
+        return Rejection(f"not JSON-serialisable: {exc}", _as_text(record))
+    if b"\\u0000" in encoded and _ESCAPED_NUL.search(encoded.decode("utf-8")):
+        return Rejection("NUL character in the payload (Postgres text cannot hold it)", _as_text(record))
     if len(encoded) > MAX_PAYLOAD_BYTES:
-        return Rejection(f"payload of {len(encoded)} bytes exceeds the {MAX_PAYLOAD_BYTES}-byte limit", raw_text)
-    return key, text, hashlib.md5(encoded).hexdigest()
+        return Rejection(f"payload of {len(encoded)} bytes exceeds the {MAX_PAYLOAD_BYTES}-byte limit", _as_text(record))
+    return Prepared(key, encoded, hashlib.md5(encoded).hexdigest())
+
+
+def _as_text(record: Any) -> str:
+    return record if isinstance(record, str) else json.dumps(record, ensure_ascii=False, default=str)
 
 
 def _safe_text(text: str) -> str:
@@ -164,46 +182,82 @@ def _safe_text(text: str) -> str:
     return text.replace("\x00", "\\u0000").encode("utf-8", "backslashreplace").decode("utf-8")
 
 
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_field(value: object) -> bytes:
+    if isinstance(value, int):
+        return b"%d" % value
+    return str(value).translate(_COPY_ESCAPES).encode("utf-8")
+
+
+def _copy_line(row: Prepared, tail: bytes) -> bytes:
+    """One row in COPY's text format. Canonical JSON holds no raw tab or newline: only its backslashes
+    need doubling, which keeps this fast."""
+    keys = b"\t".join(map(_copy_field, row.key))
+    return b"%s\t%s\t%s\t%s\n" % (keys, row.payload.replace(b"\\", b"\\\\"), row.payload_hash.encode(), tail)
+
+
 def load_records(
     conn: psycopg.Connection, table: str, records: Iterable[Any], source_id: str, load_id: str
 ) -> LoadResult:
     """Load records into raw.<table> inside the caller's transaction."""
     entity = ENTITIES[table]
-    good: list[tuple[Any, ...]] = []
+    unique: dict[tuple[Any, ...], Prepared] = {}
     rejections: list[Rejection] = []
+    offered = 0
     for record in records:
         prepared = prepare(record, entity)
         if isinstance(prepared, Rejection):
             rejections.append(prepared)
         else:
-            key, payload, payload_hash = prepared
-            good.append((*key, payload, payload_hash, source_id, load_id))
+            offered += 1
+            unique.setdefault((*prepared.key, prepared.payload_hash), prepared)
 
     result = LoadResult(rejected=len(rejections))
-    columns = [*entity.key_columns, "payload", "payload_hash", "source_id", "load_id"]
-    if good:
-        staging_table = sql.Identifier(f"incoming_{table}")
-        column_list = sql.SQL(", ").join(map(sql.Identifier, columns))
-        with conn.cursor() as cur:
-            cur.execute(
-                sql.SQL("create temp table if not exists {} (like raw.{} including defaults) on commit drop")
-                .format(staging_table, sql.Identifier(table))
-            )
-            cur.execute(sql.SQL("truncate {}").format(staging_table))
-            copy_statement = sql.SQL("copy {} ({}) from stdin").format(staging_table, column_list)
-            with cur.copy(copy_statement) as copy:
-                for row in good:
-                    copy.write_row(row)
-            cur.execute(
-                sql.SQL("insert into raw.{} ({cols}) select {cols} from {} on conflict do nothing").format(
-                    sql.Identifier(table), staging_table, cols=column_list
-                )
-            )
-            result.loaded = cur.rowcount
-        result.duplicates = len(good) - result.loaded
+    if unique:
+        result.loaded = _copy_new_rows(conn, entity, list(unique.values()), source_id, load_id)
+    result.duplicates = offered - result.loaded
     if rejections:
         _record_rejections(conn, entity, rejections, source_id, load_id)
     return result
+
+
+def _copy_new_rows(
+    conn: psycopg.Connection, entity: Entity, rows: list[Prepared], source_id: str, load_id: str
+) -> int:
+    """COPY straight into raw, the fast path for new data; if raw holds some of the rows already (a
+    re-read, or a concurrent load), COPY them to a temporary table and INSERT ... ON CONFLICT DO NOTHING."""
+    columns = sql.SQL(", ").join(
+        map(sql.Identifier, [*entity.key_columns, "payload", "payload_hash", "source_id", "load_id"])
+    )
+    tail = _copy_field(source_id) + b"\t" + _copy_field(load_id)
+    data = b"".join([_copy_line(row, tail) for row in rows])
+    if len(rows) >= DIRECT_COPY_MIN_ROWS:
+        try:
+            with conn.transaction(), conn.cursor() as cur:
+                statement = sql.SQL("copy raw.{} ({}) from stdin").format(sql.Identifier(entity.table), columns)
+                with cur.copy(statement) as copy:
+                    copy.write(data)
+            return len(rows)
+        except psycopg.errors.UniqueViolation:
+            log.debug("raw.%s holds some of the %d rows already: inserting the new ones", entity.table, len(rows))
+    incoming = sql.Identifier(f"incoming_{entity.table}")
+    with conn.cursor() as cur:
+        cur.execute(
+            sql.SQL("create temp table if not exists {} (like raw.{} including defaults) on commit drop").format(
+                incoming, sql.Identifier(entity.table)
+            )
+        )
+        cur.execute(sql.SQL("truncate {}").format(incoming))
+        with cur.copy(sql.SQL("copy {} ({}) from stdin").format(incoming, columns)) as copy:
+            copy.write(data)
+        cur.execute(
+            sql.SQL("insert into raw.{} ({cols}) select {cols} from {} on conflict do nothing").format(
+                sql.Identifier(entity.table), incoming, cols=columns
+            )
+        )
+        return cur.rowcount
 
 
 def _record_rejections(
