@@ -105,7 +105,7 @@ def _print_summary(report_day) -> None:
                    count(*) filter (where sla_status = 'overdue') as overdue,
                    count(*) filter (where sla_status = 'open') as open
             from marts.fct_incidents as i
-            left join marts.dim_executive_bodies as b on b.body_code = i.responsible_body_code
+            left join marts.dim_executive_bodies as b on b.code = i.responsible_body_code
             group by 1 order by 2 desc
             """
         ).fetchall()
