@@ -25,6 +25,7 @@ CONTRACT_COLUMNS = (
     "final_answer_at",
     "sla_status",
     "rule_version",
+    "clock_start_at",
 )
 SOURCE_MESSAGE_KEY_REGEX = (
     r"^(vk:(wall|comment)-?\d+_\d+(_\d+)?|telegram:\d+/\d+|ok:(topic/\d+|comment/\d+/\w+))$"
@@ -40,6 +41,7 @@ NOT_NULL_COLUMNS = (
     "published_at",
     "detected_at",
     "deadline_at",
+    "clock_start_at",
     "sla_status",
 )
 
@@ -64,8 +66,9 @@ def build_suite() -> gx.ExpectationSuite:
         gxe.ExpectColumnValuesToBeInSet(
             column="municipality_code", value_set=list(reference_codes("municipalities"))
         ),
+        # the clock starts at detection, or at publication for a backfilled message (REGULATION.md)
         gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-            column_A="deadline_at", column_B="detected_at", or_equal=True
+            column_A="deadline_at", column_B="clock_start_at", or_equal=True
         ),
     ]
     return gx.ExpectationSuite(name=SUITE_NAME, expectations=expectations)

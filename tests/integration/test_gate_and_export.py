@@ -43,7 +43,8 @@ create table {schema}.fct_incidents (
     final_answer_at       timestamptz,
     sla_status            text,
     rule_version          text,
-    message_text          text
+    message_text          text,
+    clock_start_at        timestamptz
 )
 """
 KRAI = " Краснодарского края"
@@ -107,10 +108,10 @@ def _insert_incident(conn: psycopg.Connection, schema: str, row: tuple) -> None:
     }[platform]
     conn.execute(
         sql.SQL("insert into {} values ({})").format(
-            sql.Identifier(schema, "fct_incidents"), sql.SQL(", ").join([sql.Placeholder()] * 16)
+            sql.Identifier(schema, "fct_incidents"), sql.SQL(", ").join([sql.Placeholder()] * 17)
         ),
         [incident_id, platform, url, key, category, body, municipality, importance, published, detected,
-         deadline, first_answer, final_answer, status, "2026.03-test", "Яма на дороге, помогите"],
+         deadline, first_answer, final_answer, status, "2026.03-test", "Яма на дороге, помогите", detected],
     )  # fmt: skip
 
 
