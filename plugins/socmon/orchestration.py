@@ -50,13 +50,30 @@ def _airflow(args: list[str], env: dict[str, str], log_file: Path | None = None)
 
 
 def ensure_airflow(env: dict[str, str]) -> None:
-    """Migrate the metadata database (SQLite) and create the pools the DAGs use."""
-    Path(env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
+    """Migrate the metadata database (SQLite) and create the pools the DAGs use; once per AIRFLOW_HOME."""
+    home = Path(env["AIRFLOW_HOME"])
+    marker = home / ".socmon-ready"
+    wanted = json.dumps({"airflow": _airflow_version(), "pools": POOLS}, sort_keys=True)
+    if marker.exists() and marker.read_text() == wanted:
+        return
+    home.mkdir(parents=True, exist_ok=True)
     result = _airflow(["db", "migrate"], env)
     if result.returncode != 0:
         raise DagRunFailed(f"airflow db migrate failed:\n{result.stderr[-3000:]}")
-    for name, (slots, description) in POOLS.items():
-        _airflow(["pools", "set", name, str(slots), description], env)
+    pools = home / "pools.json"
+    pools.write_text(
+        json.dumps({name: {"slots": slots, "description": text} for name, (slots, text) in POOLS.items()})
+    )
+    result = _airflow(["pools", "import", str(pools)], env)
+    if result.returncode != 0:
+        raise DagRunFailed(f"airflow pools import failed:\n{result.stderr[-3000:]}")
+    marker.write_text(wanted)
+
+
+def _airflow_version() -> str:
+    from importlib.metadata import version
+
+    return version("apache-airflow")
 
 
 def dags_test(
