@@ -1,32 +1,40 @@
 """A local HTTP emulator of the VK API (version 5.199) serving a generated `World`.
 
 It answers `GET` and `POST` (form-encoded, as `vk_api` sends) on `/method/<name>` for `wall.get`,
-`wall.getComments` and `groups.getById`, in VK's shapes: HTTP 200 with `{"response": ...}`, or with
-`{"error": {"error_code", "error_msg", "request_params"}}`. Checks run in VK's order: token (error 5),
-version (8), method (3), rate limit (6, only with `requests_per_second`), then the parameters (100).
+`wall.getComments`, `groups.getById`, `newsfeed.search` and `execute`, in VK's shapes: HTTP 200 with
+`{"response": ...}`, or with `{"error": {"error_code", "error_msg", "request_params"}}`. Checks run in VK's
+order: token (error 5), version (8), method (3), rate limit (6, only with `requests_per_second`), then the
+parameters (100).
 
-Faults, for tests of the extractor's resilience: append specs to `emulator.faults`. Each call takes the
-first spec, if any, and applies it before the normal answer:
+`execute` runs the VKScript that `vk_api` generates for a pool of calls, `return [API.wall.get({...}),
+API.wall.getComments({...}), ...];` (that shape only), at most 25 calls. The request counts once against
+the rate limit, as in VK. A call that fails leaves `false` in the response list and its error in
+`execute_errors`.
 
-- `{"error_code": 10}` (optionally `"error_msg"`): that VK error instead of the answer;
-- `{"http_status": 502}` (optionally `"body"`): that HTTP status with a plain-text body;
-- `{"body": "not json"}`: HTTP 200 with that raw body;
-- `{"delay_seconds": 2.0}`: wait before answering (alone or with one of the above).
+Faults, for tests of the extractor's resilience: append specs to `emulator.faults` (see
+`socmon.sandbox.faults`). Each HTTP request takes the first spec that names no method (or names its
+method) and applies it before the normal answer; each call inside `execute` takes the first spec that
+names its method. `access_errors[(method, owner_id)] = code` makes every call of a method on a wall
+answer that error (15 access denied, 212 no access to comments…), as a closed or banned community does.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, TypedDict
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+import msgspec
+
+from socmon.sandbox.faults import Fault, take_fault
 from socmon.sandbox.world import World
 
 log = logging.getLogger(__name__)
@@ -37,10 +45,17 @@ WALL_GET_DEFAULT_COUNT = 20
 COMMENTS_DEFAULT_COUNT = 10
 MAX_THREAD_ITEMS = 10
 MAX_GROUP_IDS = 500
+MAX_EXECUTE_CALLS = 25
+SEARCH_DEFAULT_COUNT = 30
+SEARCH_MAX_COUNT = 200
+SEARCH_RESULT_CAP = 1000
+"""newsfeed.search serves only the first 1,000 results of a query; `total_count` says how many there are."""
 RATE_WINDOW_SECONDS = 1.0
+SHUTDOWN_POLL_SECONDS = 0.05  # how soon `stop()` returns
 WALL_FILTERS = ("all", "owner", "others", "postponed", "suggests", "archived", "donut")
 COMMENT_SORTS = ("asc", "desc", "smart")
 GROUP_ID_PREFIXES = ("club", "public", "event")
+_METHOD_NAME = re.compile(r"[a-z]+\.[A-Za-z]+")
 BASE_GROUP_FIELDS = ("id", "name", "screen_name", "is_closed", "type", "photo_50", "photo_100", "photo_200")
 """What groups.getById returns without `fields`, and what `extended=1` lists for each group."""
 PROFILE_FIELDS = (
@@ -64,20 +79,16 @@ ERROR_MESSAGES = {
     8: "Invalid request: v is required",
     9: "Flood control",
     10: "Internal server error",
+    12: "Unable to compile code",
+    13: "Runtime error occurred during code invocation",
     15: "Access denied",
+    18: "User was deleted or banned",
     29: "Rate limit reached",
+    30: "This profile is private",
     100: "One of the parameters specified was missing or invalid",
+    203: "Access to group denied",
+    212: "Access to post comments denied",
 }
-
-
-class Fault(TypedDict, total=False):
-    """One injected failure; see the module docstring."""
-
-    error_code: int
-    error_msg: str
-    http_status: int
-    body: str
-    delay_seconds: float
 
 
 class VkApiError(Exception):
@@ -126,10 +137,14 @@ class VkEmulator:
         self.world = world
         self.host, self.port = host, port
         self.faults: deque[Fault] = deque()
+        self.access_errors: dict[tuple[str, int], int] = {}
         self._methods = _VkMethods(world)
         self._limiter = _RateLimiter(requests_per_second) if requests_per_second else None
         self._calls: Counter[str] = Counter()
+        self._requests = 0
+        self._faults_served = 0
         self._calls_lock = threading.Lock()
+        self._faults_lock = threading.Lock()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -142,15 +157,31 @@ class VkEmulator:
 
     @property
     def calls(self) -> Counter[str]:
-        """How many calls each method received (a copy)."""
+        """How many calls each method received (a copy): `execute` once per request, and each call
+        inside it under its own method."""
         with self._calls_lock:
             return Counter(self._calls)
+
+    @property
+    def requests(self) -> int:
+        """How many HTTP requests reached `/method/`."""
+        with self._calls_lock:
+            return self._requests
+
+    @property
+    def faults_served(self) -> int:
+        """How many non-empty fault specs were applied, to requests or to calls inside `execute`."""
+        with self._calls_lock:
+            return self._faults_served
 
     def start(self) -> VkEmulator:
         if self._server is None:
             self._server = _Server((self.host, self.port), _Handler, self)
             self._thread = threading.Thread(
-                target=self._server.serve_forever, name="vk-emulator", daemon=True
+                target=self._server.serve_forever,
+                kwargs={"poll_interval": SHUTDOWN_POLL_SECONDS},
+                name="vk-emulator",
+                daemon=True,
             )
             self._thread.start()
             log.debug("VK emulator listening at %s", self.url)
@@ -173,10 +204,9 @@ class VkEmulator:
         self.stop()
 
     def answer(self, method: str, params: dict[str, str]) -> tuple[int, str, str]:
-        """(HTTP status, content type, body) for one call."""
-        with self._calls_lock:
-            self._calls[method] += 1
-        fault = self._next_fault()
+        """(HTTP status, content type, body) for one HTTP request."""
+        self._count(method, request=True)
+        fault = self._take_fault(method, whole_request=True)
         if fault.get("delay_seconds"):
             time.sleep(fault["delay_seconds"])
         if "http_status" in fault:
@@ -184,30 +214,113 @@ class VkEmulator:
         if "body" in fault:
             return 200, "application/json; charset=utf-8", fault["body"]
         try:
-            if "error_code" in fault:
-                raise VkApiError(fault["error_code"], message=fault.get("error_msg"))
-            payload: dict[str, Any] = {"response": self._respond(method, params)}
+            payload = self._respond(method, params, fault)
         except VkApiError as error:
             payload = {"error": _error_object(error, method, params)}
-        return 200, "application/json; charset=utf-8", json.dumps(payload, ensure_ascii=False)
+        body = msgspec.json.encode(payload).decode("utf-8")  # 5x faster than json.dumps on Cyrillic
+        if fault.get("truncated"):
+            body = body[: len(body) // 2]
+        return 200, "application/json; charset=utf-8", body
 
-    def _respond(self, method: str, params: dict[str, str]) -> Any:
+    def _respond(self, method: str, params: dict[str, str], fault: Fault) -> dict[str, Any]:
+        """The JSON body of a request that passed the HTTP faults."""
+        if "error_code" in fault:
+            raise VkApiError(fault["error_code"], message=fault.get("error_msg"))
         token = params.get("access_token", "")
         if not token:
             raise VkApiError(5)
         _check_version(params.get("v", ""))
-        handler = self._methods.by_name.get(method)
-        if handler is None:
+        if method != "execute" and method not in self._methods.by_name:
             raise VkApiError(3)
         if self._limiter is not None and not self._limiter.allow(token):
             raise VkApiError(6)
-        return handler(params)
+        if method == "execute":
+            return self._execute(params.get("code", ""))
+        return {"response": self._call(method, params, fault)}
 
-    def _next_fault(self) -> Fault:
+    def _execute(self, code: str) -> dict[str, Any]:
+        """Every call of the VKScript, in order: its answer, or `false` and an entry in `execute_errors`."""
+        calls = parse_execute_code(code)
+        if len(calls) > MAX_EXECUTE_CALLS:
+            raise VkApiError(13, f"too many API calls ({len(calls)} > {MAX_EXECUTE_CALLS})")
+        results: list[Any] = []
+        errors: list[dict[str, Any]] = []
+        for method, values in calls:
+            self._count(method, request=False)
+            try:
+                if method not in self._methods.by_name:
+                    raise VkApiError(3)
+                fault = self._take_fault(method, whole_request=False)
+                if "error_code" in fault:
+                    raise VkApiError(fault["error_code"], message=fault.get("error_msg"))
+                results.append(self._call(method, values, fault))
+            except VkApiError as error:
+                results.append(False)
+                errors.append({"method": method, "error_code": error.code, "error_msg": str(error)})
+        return {"response": results, "execute_errors": errors} if errors else {"response": results}
+
+    def _call(self, method: str, params: dict[str, str], fault: Fault) -> Any:
+        """One method's answer, after the access errors set for its wall; `extra_items` appended."""
+        owner_id = params.get("owner_id", "")
+        denied = self.access_errors.get((method, int(owner_id))) if _is_integer(owner_id) else None
+        if denied:
+            raise VkApiError(denied)
+        response = self._methods.by_name[method](params)
+        if fault.get("extra_items") and isinstance(response, dict) and "items" in response:
+            response = {**response, "items": [*response["items"], *fault["extra_items"]]}
+        return response
+
+    def _count(self, method: str, *, request: bool) -> None:
+        with self._calls_lock:
+            self._calls[method] += 1
+            self._requests += request
+
+    def _take_fault(self, method: str, *, whole_request: bool) -> Fault:
+        with self._faults_lock:
+            fault = take_fault(self.faults, method, whole_request=whole_request)
+        if fault:
+            with self._calls_lock:
+                self._faults_served += 1
+        return fault
+
+
+def parse_execute_code(code: str) -> list[tuple[str, dict[str, str]]]:
+    """The (method, params) calls of `return [API.a.b({...}), ...];`, with params as VK receives them."""
+    text = code.strip()
+    if not (text.startswith("return [") and text.endswith("];")):
+        raise VkApiError(12, "only `return [API.<method>({...}), ...];` is supported")
+    decoder = json.JSONDecoder()
+    calls: list[tuple[str, dict[str, str]]] = []
+    position, end = len("return ["), len(text) - len("];")
+    while position < end:
+        opening = text.find("(", position)
+        method = text[position + len("API.") : opening]
+        if not text.startswith("API.", position) or opening < 0 or not _METHOD_NAME.fullmatch(method):
+            raise VkApiError(12, f"API.<method>( expected at character {position}")
         try:
-            return self.faults.popleft()
-        except IndexError:
-            return {}
+            values, after = decoder.raw_decode(text, opening + 1)
+        except ValueError as exc:
+            raise VkApiError(12, f"a JSON object expected at character {opening + 1}") from exc
+        if not isinstance(values, dict) or not text.startswith(")", after):
+            raise VkApiError(12, f"API.{method}({{...}}) expected at character {position}")
+        calls.append((method, {key: _as_request_value(value) for key, value in values.items()}))
+        position = after + 1
+        if text.startswith(",", position):
+            position += 1
+    return calls
+
+
+def _as_request_value(value: Any) -> str:
+    """A VKScript value as it would arrive in a form-encoded request."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, list):
+        return ",".join(_as_request_value(v) for v in value)
+    return str(value)
+
+
+def _is_integer(text: str) -> bool:
+    return text.lstrip("-").isdigit()
 
 
 def _check_version(version: str) -> None:
@@ -240,6 +353,7 @@ class _VkMethods:
             "wall.get": self.wall_get,
             "wall.getComments": self.wall_get_comments,
             "groups.getById": self.groups_get_by_id,
+            "newsfeed.search": self.newsfeed_search,
         }
 
     def wall_get(self, params: dict[str, str]) -> dict[str, Any]:
@@ -259,9 +373,13 @@ class _VkMethods:
             posts = [p for p in posts if p["from_id"] != owner_id]
         elif wall_filter != "all":
             posts = []  # postponed, suggests…: only the community's admins see those
-        pinned_first = [p for p in posts if p.get("is_pinned")] + [p for p in posts if not p.get("is_pinned")]
-        items = pinned_first[offset : offset + count]
-        response: dict[str, Any] = {"count": len(pinned_first), "items": items}
+        pinned = [p for p in posts if p.get("is_pinned")]
+        if pinned:  # pinned posts first; the rest in order, sliced without copying the whole wall
+            rest = [p for p in posts[: offset + count + len(pinned)] if not p.get("is_pinned")]
+            items = (pinned + rest)[offset : offset + count]
+        else:
+            items = posts[offset : offset + count]
+        response: dict[str, Any] = {"count": len(posts), "items": items}
         if _flag_param(params, "extended"):
             response |= self._authors(owner_id, items)
         return response
@@ -319,6 +437,28 @@ class _VkMethods:
             _project(self.world.vk_groups[gid], (*BASE_GROUP_FIELDS, *requested_fields)) for gid in group_ids
         ]
         return {"groups": groups, "profiles": []}
+
+    def newsfeed_search(self, params: dict[str, str]) -> dict[str, Any]:
+        """Posts of every wall whose text contains `q` (any case), newest first, within [start_time,
+        end_time]; pages by `start_from`, the `next_from` of the previous page; only the first 1,000."""
+        query = params.get("q", "").casefold()
+        start_time = _int_param(params, "start_time", default=0, minimum=0)
+        end_time = _int_param(params, "end_time", default=2**31, minimum=0)
+        count = _int_param(params, "count", default=SEARCH_DEFAULT_COUNT, minimum=0, maximum=SEARCH_MAX_COUNT)
+        offset = int(params["start_from"]) if _is_integer(params.get("start_from", "")) else 0
+        found = [
+            post
+            for posts in self.world.vk_posts.values()
+            for post in posts
+            if start_time <= post["date"] <= end_time and query in post.get("text", "").casefold()
+        ]
+        found.sort(key=lambda p: (p["date"], p["owner_id"], p["id"]), reverse=True)
+        reachable = min(len(found), SEARCH_RESULT_CAP)
+        items = found[offset : min(offset + count, reachable)]
+        response: dict[str, Any] = {"items": items, "count": reachable, "total_count": len(found)}
+        if items and offset + len(items) < reachable:
+            response["next_from"] = str(offset + len(items))
+        return response
 
     def _wall(self, owner_id: int) -> list[dict[str, Any]]:
         posts = self.world.vk_posts.get(owner_id)
@@ -416,6 +556,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
     timeout = 30  # seconds an idle keep-alive connection is kept
+    disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
 
     def do_GET(self) -> None:
         self._serve(urlsplit(self.path).query)
@@ -436,11 +577,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, content_type: str, body: str) -> None:
         data = body.encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):  # the client timed out and left
+            self.close_connection = True
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s " + format, self.address_string(), *args)

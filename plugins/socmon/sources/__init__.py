@@ -30,6 +30,8 @@ def extract_into_raw(source: Source, since: datetime, until: datetime, extractor
                     total += load_records(conn, batch.table, batch.records, source.source_id, load_id)
                     if batch.method and batch.cursor is not None:
                         save_cursor(conn, source.source_id, batch.method, batch.cursor)
+                    for method, reason in batch.errors.items():  # recorded, and the run goes on
+                        record_error(conn, source.source_id, method, reason)
         except Exception as exc:
             conn.rollback()
             with conn.transaction():
@@ -51,6 +53,9 @@ def extract_batch_into_raw(
     sources then add nothing).
     """
     total, failed = LoadResult(), []
+    prefetch = getattr(extractor, "prefetch", None)
+    if prefetch is not None:  # e.g. VK reads the first wall page of 25 sources in one request
+        prefetch([Source.from_dict(data) for data in sources], since, until)
     for position, data in enumerate(sources):
         source = Source.from_dict(data)
         try:

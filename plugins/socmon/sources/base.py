@@ -43,12 +43,17 @@ class Source:
 
 @dataclass
 class Batch:
-    """Payloads for one raw table, and the cursor that may be saved once they are committed."""
+    """Payloads for one raw table, and the cursor that may be saved once they are committed.
+
+    `errors` (method → reason) are what the platform refused while reading this batch, such as access
+    denied or a daily limit: recorded on the source (`raw.source_cursors.last_error`), not raised.
+    """
 
     table: str
     records: list[Any]
     method: str | None = None
     cursor: dict[str, Any] | None = field(default=None)
+    errors: dict[str, str] = field(default_factory=dict)
 
 
 class Extractor(Protocol):

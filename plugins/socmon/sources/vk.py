@@ -1,10 +1,33 @@
-"""VKontakte: a budgeted vk_api client (API 5.199) and the extractor of walls, comments and groups."""
+"""VKontakte: a budgeted, rate-limited vk_api client (API 5.199) that batches calls into `execute`, and the
+extractor of walls, comments, deletions, keyword searches and the metadata of official accounts.
+
+The client sends up to 25 calls per `execute` request (the VKScript vk_api's `VkRequestsPool` sends),
+over a pool of tokens with a token bucket each, a few requests in flight at once. The extractor reads
+walls newest first down to its window and re-reads the last 3 days on every run: comments (so that
+official answers are seen), edits (a new `edited` time: a new payload version) and deletions (a post
+gone from the re-read window is marked in `vk_deleted_posts`, never dropped). `prefetch` reads the walls
+of a whole batch of sources together, so that pages of several walls share each request.
+
+Errors, by what they mean for a run:
+- 6, 9, 10, network errors, timeouts, HTTP 5xx and broken bodies are transient: retried with capped
+  backoff within the retry budget; past it the source fails (and Airflow retries the task);
+- 29 (a method's daily limit) takes the method off that token until midnight Moscow time; the call
+  goes to another token, and when none is left the method is skipped for the rest of the run and the
+  reason is recorded on each source that needed it (`Batch.errors`);
+- 5, 15, 18, 30, 203, 212 (authorisation, access, deleted, private, closed) are recorded on the source
+  the same way: the extractor yields what it could read and the run goes on;
+- anything else (a wrong parameter, an unknown method) is a bug: it fails the source.
+"""
 
 from __future__ import annotations
 
 import logging
+import math
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,8 +35,10 @@ import requests
 import vk_api
 from requests.adapters import HTTPAdapter
 from vk_api.exceptions import ApiError, ApiHttpError
+from vk_api.utils import sjson_dumps
 
 from socmon.sources.base import Batch, Source
+from socmon.sources.rate_limit import ANY_METHOD, MOSCOW, MethodStopped, TokenPool
 
 log = logging.getLogger(__name__)
 
@@ -21,8 +46,41 @@ API_VERSION = "5.199"
 VK_API_URL = "https://api.vk.ru"
 PAGE_SIZE = 100  # the most wall.get and wall.getComments return per call
 THREAD_ITEMS = 10  # the most replies wall.getComments inlines per comment
-COMMENT_REREAD_DAYS = 3  # comments of posts this recent are re-read on every run, to see answers
+COMMENT_REREAD_DAYS = 3  # posts this recent are re-read on every run: comments (answers), edits, deletions
+MAX_CALLS_PER_EXECUTE = 25  # VK runs at most 25 API calls in one `execute`
+SEARCH_PAGE_SIZE = 200  # the most newsfeed.search returns per call
+SEARCH_RESULT_CAP = 1000  # newsfeed.search serves only the first 1,000 results: a fuller window is split
+PAGE_ESTIMATE_MARGIN = 1.1  # wall pages requested ahead: the estimate from post dates, plus 10%
+RATE_MARGIN = 0.95
+"""The buckets run this far below a token's limit: VK counts arrivals in any one-second window, and
+requests spaced exactly at the limit can arrive closer together (network jitter), each refusal (error 6)
+then costing a backoff."""
+
 RETRYABLE_ERRORS = {6, 9, 10}  # too many requests per second, flood control, internal server error
+DAILY_LIMIT_ERROR = 29
+AUTH_FAILED_ERROR = 5
+RECORDED_ERRORS = {
+    AUTH_FAILED_ERROR: "authorisation failed",
+    15: "access denied",
+    18: "page deleted or banned",
+    30: "private profile",
+    203: "access to the community denied",
+    212: "no access to the post's comments",
+}
+"""Errors recorded on the source without failing the run; the rest of the source is still read."""
+COMMENTS_GONE_ERROR = 100  # wall.getComments of a post deleted since wall.get: "post_id is undefined"
+SKIPPED_COMMENT_ERRORS = {*RECORDED_ERRORS, DAILY_LIMIT_ERROR, COMMENTS_GONE_ERROR}
+
+GROUP_FIELDS = ",".join(
+    [
+        "verified", "members_count", "description", "site", "cover", "counters", "contacts",
+        "wall", "can_post", "status", "activity", "addresses", "is_closed", "deactivated",
+        "photo_200", "links", "main_section",
+    ]
+)  # fmt: skip
+
+
+# --- the client ------------------------------------------------------------------------------------
 
 
 class VkTransport(HTTPAdapter):
@@ -41,133 +99,669 @@ class VkTransport(HTTPAdapter):
 
 
 class _VkApiWithoutOwnRetry(vk_api.VkApi):
-    """vk_api retries error 6 forever; socmon retries within its own budget instead."""
+    """vk_api retries error 6 forever and sleeps a fixed RPS_DELAY; socmon's budget and buckets do both."""
+
+    RPS_DELAY = 0.0
 
     def too_many_rps_handler(self, error: ApiError) -> None:
         return None
 
 
+@dataclass(frozen=True)
+class VkCall:
+    """One API method call: the method and its parameters."""
+
+    method: str
+    params: dict[str, Any]
+
+
+class VkError(Exception):
+    """An error VK answered for one call, after the client's retries (29 also when no token may call)."""
+
+    def __init__(self, code: int, message: str, method: str) -> None:
+        super().__init__(f"VK error {code} on {method}: {message}")
+        self.code = code
+        self.message = message
+        self.method = method
+
+
+@dataclass(frozen=True)
+class VkAnswer:
+    """What one call returned: its response, or the error VK answered."""
+
+    call: VkCall
+    response: Any = None
+    error: VkError | None = None
+
+
+@dataclass(frozen=True)
+class _Retry:
+    """A call inside `execute` to send again: after a backoff (`transient`) or at once, to another token."""
+
+    code: int
+    transient: bool
+
+
 class VkClient:
-    """Calls VK API methods at a bounded rate, retrying transient failures within a budget."""
+    """Calls VK API methods over a pool of tokens, batching calls into `execute` requests.
+
+    Each token has its own bucket of `requests_per_second` (3 for a user token, 20 for a community
+    token; less `RATE_MARGIN`); an `execute` of up to 25 calls is one request. Up to `max_in_flight`
+    requests wait for VK at once (an `execute` takes VK a good part of a second, so one at a time leaves
+    most of the rate unused); the buckets still bound the rate. Transient failures are retried within
+    `retry_budget` per request (and per call inside an `execute`), with backoff doubling from
+    `backoff_seconds` up to `max_backoff_seconds`.
+    """
 
     def __init__(
         self,
-        token: str,
+        token: str | None = None,
         api_url: str = VK_API_URL,
         requests_per_second: float = 3.0,
         retry_budget: int = 5,
         max_backoff_seconds: float = 8.0,
+        *,
+        tokens: Sequence[str] = (),
+        pool: TokenPool | None = None,
+        timeout_seconds: float = 30.0,
+        backoff_seconds: float = 0.25,
+        max_in_flight: int = 4,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        session = requests.Session()
-        session.mount("https://", VkTransport(api_url))
-        session.mount("http://", VkTransport(api_url))
-        self._vk = _VkApiWithoutOwnRetry(token=token, api_version=API_VERSION, session=session)
-        self._vk.RPS_DELAY = 1.0 / requests_per_second
+        self.pool = pool or TokenPool([t for t in (token, *tokens) if t], requests_per_second * RATE_MARGIN)
         self.retry_budget = retry_budget
+        self.backoff_seconds = backoff_seconds
         self.max_backoff_seconds = max_backoff_seconds
+        self.max_in_flight = max(1, max_in_flight)
+        self._api_url = api_url
+        self._timeout_seconds = timeout_seconds
+        self._sleep = sleep
+        self._per_thread = threading.local()  # vk_api sends one request at a time per VkApi: one per thread
+        self._workers: ThreadPoolExecutor | None = None
+        self._workers_lock = threading.Lock()
 
     def call(self, method: str, **params: Any) -> Any:
+        """One call in its own request; raises `VkError` for an error VK answered."""
+        answer = self.call_all([VkCall(method, params)], calls_per_request=1)[0]
+        if answer.error is not None:
+            raise answer.error
+        return answer.response
+
+    def call_all(
+        self, calls: Sequence[VkCall], calls_per_request: int = MAX_CALLS_PER_EXECUTE
+    ) -> list[VkAnswer]:
+        """Every call's answer, in order, sending up to `calls_per_request` (≤ 25) calls per request.
+
+        A call VK refused for good comes back with its `error`. Transient failures are retried; past the
+        budget the last one is raised.
+        """
+        per_request = max(1, min(calls_per_request, MAX_CALLS_PER_EXECUTE))
+        answers: dict[int, VkAnswer] = {}
+        attempts = dict.fromkeys(range(len(calls)), 0)
+        pending = list(range(len(calls)))
+        while pending:
+            again: list[int] = []
+            chunks = list(_chunks(pending, per_request))
+            outcomes = self._send_all([[calls[i] for i in chunk] for chunk in chunks])
+            for chunk, chunk_outcomes in zip(chunks, outcomes, strict=True):
+                for index, outcome in zip(chunk, chunk_outcomes, strict=True):
+                    if isinstance(outcome, VkAnswer):
+                        answers[index] = outcome
+                        continue
+                    if outcome.transient:
+                        attempts[index] += 1
+                        if attempts[index] > self.retry_budget:
+                            message = f"still failing after {self.retry_budget} retries"
+                            raise VkError(outcome.code, message, calls[index].method)
+                    again.append(index)
+            transient = [attempts[i] for i in again if attempts[i]]
+            if transient:
+                self._back_off(max(transient) - 1, f"{len(again)} calls inside execute")
+            pending = again
+        return [answers[i] for i in range(len(calls))]
+
+    def _send_all(self, request_calls: list[list[VkCall]]) -> list[list[VkAnswer | _Retry]]:
+        """Each request's outcomes, in order, with up to `max_in_flight` requests at once."""
+        if len(request_calls) == 1 or self.max_in_flight == 1:
+            return [self._send(calls) for calls in request_calls]
+        return list(self._worker_pool().map(self._send, request_calls))
+
+    def _worker_pool(self) -> ThreadPoolExecutor:
+        with self._workers_lock:
+            if self._workers is None:
+                self._workers = ThreadPoolExecutor(self.max_in_flight, thread_name_prefix="vk-request")
+            return self._workers
+
+    def _api(self, token: str) -> vk_api.VkApi:
+        """This thread's vk_api session for the token (its own connection pool)."""
+        apis: dict[str, vk_api.VkApi] = self._per_thread.__dict__.setdefault("apis", {})
+        if token not in apis:
+            apis[token] = _vk_api(token, self._api_url, self._timeout_seconds)
+        return apis[token]
+
+    def _send(self, calls: list[VkCall]) -> list[VkAnswer | _Retry]:
+        """One request for `calls` (a plain call, or an `execute`), retried while it fails as a whole."""
+        methods = {c.method for c in calls}
         attempt = 0
         while True:
             try:
-                return self._vk.method(method, params)
+                token = self.pool.acquire(methods)
+            except MethodStopped as stopped:
+                if len(methods) > 1:  # some token may still call each method alone
+                    return [outcome for call in calls for outcome in self._send([call])]
+                code = AUTH_FAILED_ERROR if stopped.method == ANY_METHOD else DAILY_LIMIT_ERROR
+                return [VkAnswer(call, error=VkError(code, str(stopped), call.method)) for call in calls]
+            try:
+                return self._execute(token, calls) if len(calls) > 1 else [self._call_one(token, calls[0])]
             except ApiError as exc:
-                if exc.code not in RETRYABLE_ERRORS or attempt >= self.retry_budget:
-                    raise
-                reason = f"VK error {exc.code}"
+                if self._take_token_off(token, exc.code, exc.method, str(exc)):
+                    continue
+                if exc.code not in RETRYABLE_ERRORS:
+                    message = str(exc.error.get("error_msg", exc))
+                    return [VkAnswer(call, error=VkError(exc.code, message, call.method)) for call in calls]
+                failure: Exception = exc
             except (requests.RequestException, ApiHttpError, ValueError) as exc:
-                if attempt >= self.retry_budget:
-                    raise
-                reason = f"{type(exc).__name__}: {exc}"
-            delay = min(self.max_backoff_seconds, 0.25 * 2**attempt)
+                failure = exc
+            if attempt >= self.retry_budget:
+                raise failure
+            self._back_off(attempt, f"{type(failure).__name__}: {failure} on {'+'.join(sorted(methods))}")
             attempt += 1
-            log.warning("%s on %s, retry %d/%d in %.2fs", reason, method, attempt, self.retry_budget, delay)
-            time.sleep(delay)
+
+    def _call_one(self, token: str, call: VkCall) -> VkAnswer:
+        return VkAnswer(call, response=self._api(token).method(call.method, call.params))
+
+    def _execute(self, token: str, calls: list[VkCall]) -> list[VkAnswer | _Retry]:
+        """The calls in one `execute`: the VKScript `vk_api.VkRequestsPool` sends for a mixed pool."""
+        script = "return [" + ",".join(f"API.{c.method}({sjson_dumps(c.params)})" for c in calls) + "];"
+        body = self._api(token).method("execute", {"code": script}, raw=True)
+        results = body.get("response")
+        if not isinstance(results, list) or len(results) != len(calls):
+            raise ValueError(f"execute answered {type(results).__name__} for {len(calls)} calls")
+        errors = iter(body.get("execute_errors") or [])
+        outcomes: list[VkAnswer | _Retry] = []
+        for call, result in zip(calls, results, strict=True):
+            if result is not False:
+                outcomes.append(VkAnswer(call, response=result))
+                continue
+            error: dict[str, Any] = next(errors, {})
+            code, message = int(error.get("error_code", 1)), str(error.get("error_msg", "no execute_errors"))
+            if self._take_token_off(token, code, call.method, message):
+                outcomes.append(_Retry(code, transient=False))
+            elif code in RETRYABLE_ERRORS:
+                outcomes.append(_Retry(code, transient=True))
+            else:
+                outcomes.append(VkAnswer(call, error=VkError(code, message, call.method)))
+        return outcomes
+
+    def _take_token_off(self, token: str, code: int, method: str, message: str) -> bool:
+        """Stop the token for what error 29 (the method, until tomorrow) or 5 (everything) says."""
+        if code == DAILY_LIMIT_ERROR:
+            until = self.pool.stop_until_next_day(token, method, message)
+            log.warning("VK error 29 on %s: the token is off it until %s", method, _moscow_time(until))
+            return True
+        if code == AUTH_FAILED_ERROR and len(self.pool.tokens) > 1:
+            self.pool.stop(token, ANY_METHOD, math.inf, message)
+            log.error("VK error 5: a token of the pool failed authorisation and is off: %s", message)
+            return True
+        return False
+
+    def _back_off(self, attempt: int, reason: str) -> None:
+        delay = min(self.max_backoff_seconds, self.backoff_seconds * 2**attempt)
+        log.warning("%s; retry %d/%d in %.2fs", reason, attempt + 1, self.retry_budget, delay)
+        self._sleep(delay)
+
+
+def _vk_api(token: str, api_url: str, timeout_seconds: float) -> vk_api.VkApi:
+    session = requests.Session()
+    transport = VkTransport(api_url, timeout_seconds)
+    session.mount("https://", transport)
+    session.mount("http://", transport)
+    return _VkApiWithoutOwnRetry(token=token, api_version=API_VERSION, session=session)
+
+
+def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _moscow_time(unix_time: float) -> str:
+    return datetime.fromtimestamp(unix_time, MOSCOW).isoformat() if math.isfinite(unix_time) else "never"
+
+
+# --- the extractor ---------------------------------------------------------------------------------
 
 
 class VkExtractor:
-    """Posts and comments of VK walls, and the metadata of official accounts."""
+    """Posts, comments and deletions of VK walls, keyword searches, and the metadata of official accounts.
+
+    Sources of kind `community` and `official_account` are walls (`external_id` is the owner id);
+    kind `query` is a newsfeed.search (`external_id` is the query text). Cursors:
+    - `wall.get`: `{"newest_date": unix time, "recent": {post id: [date, edited]}}`, the posts of the
+      re-read window, to notice edits and deletions on the next run;
+    - `newsfeed.search`: `{"searched_until": unix time}`;
+    - `groups.getById`: `{"day": "YYYY-MM-DD"}`.
+    `calls_per_execute=1` sends every call in its own request (the naive path, for comparison).
+    """
 
     platform = "vk"
 
-    def __init__(self, client: VkClient) -> None:
+    def __init__(self, client: VkClient, calls_per_execute: int = MAX_CALLS_PER_EXECUTE) -> None:
         self.client = client
+        self.calls_per_execute = calls_per_execute
+        self._prefetched: dict[int, _WallRead] = {}
+
+    def prefetch(self, sources: Iterable[Source], since: datetime, until: datetime) -> None:
+        """Read the walls of many sources together, for their `extract` to use: pages of several walls
+        share each `execute`, and requests overlap. Optional and best effort: a wall whose read failed,
+        or that a source's cursor needs read deeper, is read again by its `extract`."""
+        oldest = _Window.of(since, until).oldest
+        reads = [_WallRead(int(s.external_id), oldest) for s in sources if s.kind != "query"]
+        try:
+            self._read_walls(reads)
+        except Exception:
+            log.warning(
+                "prefetching %d walls failed; each is read by its own extract", len(reads), exc_info=True
+            )
+        self._prefetched = {read.owner_id: read for read in reads if read.done}
 
     def extract(
+        self, source: Source, since: datetime, until: datetime, cursors: dict[str, dict[str, Any]]
+    ) -> Iterator[Batch]:
+        if source.kind == "query":
+            yield from self._extract_search(source, since, until, cursors)
+            return
+        yield from self._extract_wall(source, since, until, cursors)
+        if source.kind == "official_account":
+            yield from self._extract_group(source, until, cursors)
+
+    def search(self, query: str, since: datetime, until: datetime) -> Iterator[dict[str, Any]]:
+        """Posts matching `query` published in [since, until), from newsfeed.search.
+
+        A window whose results reach 1,000 (all VK serves) is split in halves until each half has
+        fewer; windows and pages are read together in `execute` requests. Raises `VkError`.
+        """
+        seen: set[tuple[Any, Any] | None] = set()
+        windows = [(int(since.timestamp()), int(until.timestamp()) - 1)]  # end_time is inclusive
+        pages: list[tuple[tuple[int, int], str]] = []
+        while windows or pages:
+            calls = [_search_page(query, w) for w in windows] + [_search_page(query, w, f) for w, f in pages]
+            answers = self.client.call_all(calls, self.calls_per_execute)
+            asked = [(w, True) for w in windows] + [(w, False) for w, _ in pages]
+            windows, pages = [], []
+            for (window, is_first), answer in zip(asked, answers, strict=True):
+                if answer.error is not None:
+                    raise answer.error
+                found = answer.response
+                total = max(found.get("count", 0), found.get("total_count", 0))
+                start, end = window
+                if is_first and total >= SEARCH_RESULT_CAP and end > start:
+                    middle = (start + end) // 2
+                    windows += [(start, middle), (middle + 1, end)]
+                    continue
+                if is_first and total >= SEARCH_RESULT_CAP:
+                    log.warning(
+                        "%r: %d results in the one second %d; VK serves the first 1,000", query, total, start
+                    )
+                for post in found.get("items", []):
+                    key = (post.get("owner_id"), post.get("id")) if isinstance(post, dict) else None
+                    if key is None or key not in seen:
+                        seen.add(key)
+                        yield post
+                if found.get("next_from") and found.get("items"):
+                    pages.append((window, found["next_from"]))
+
+    # walls
+
+    def _extract_wall(
         self, source: Source, since: datetime, until: datetime, cursors: dict[str, dict[str, Any]]
     ) -> Iterator[Batch]:
         owner_id = int(source.external_id)
         wall_cursor = cursors.get("wall.get", {})
         if "newest_date" in wall_cursor:  # a missed run leaves no gap: read from where we stopped
             since = min(since, datetime.fromtimestamp(wall_cursor["newest_date"], since.tzinfo))
-        since_ts, until_ts = int(since.timestamp()), int(until.timestamp())
-        reread_from_ts = int((until - timedelta(days=COMMENT_REREAD_DAYS)).timestamp())
+        window = _Window.of(since, until)
+        read = self._read_wall(owner_id, window.oldest)
+        if read.error is not None:
+            # what was read is kept; the cursor stays where the data is complete, so nothing is skipped
+            partial = [p for p in read.posts if window.holds_new(p)]
+            yield Batch("vk_posts", partial, errors=_recorded(source, {"wall.get": _describe(read.error)}))
+            return
+        posts = read.posts
 
-        posts = list(self._wall(owner_id, oldest_ts=min(since_ts, reread_from_ts)))
-        new_posts = [p for p in posts if since_ts <= p["date"] < until_ts]
-        newest = max([p["date"] for p in new_posts], default=wall_cursor.get("newest_date", since_ts))
-        yield Batch("vk_posts", new_posts, method="wall.get", cursor={"newest_date": newest})
+        known: dict[str, list[int]] = wall_cursor.get("recent", {})
+        gone, unconfirmed = window.missing(known, posts), set()
+        if gone:  # confirm with a second read: a post deleted while paging shifts the offsets
+            again = self._read_wall(owner_id, window.oldest, fresh=True)
+            if again.error is not None:
+                gone, unconfirmed = set(), gone  # checked again on the next run
+            else:
+                posts = _unique_posts([*posts, *again.posts])
+                gone = window.missing(known, again.posts) & gone
+        if gone:
+            log.info("%s: %d posts deleted since the last read", source.source_id, len(gone))
+            detected = [{"owner_id": owner_id, "post_id": int(i), "date": known[i][0]} for i in sorted(gone)]
+            yield Batch("vk_deleted_posts", detected)
 
-        for post in posts:
-            if reread_from_ts <= post["date"] < until_ts and post.get("comments", {}).get("count", 0) > 0:
-                comments = [c for c in self._comments(owner_id, post["id"]) if c.get("date", 0) < until_ts]
-                yield Batch("vk_comments", comments)
+        recent = window.recent(posts)
+        to_store = [p for p in posts if window.holds_new(p) or _is_edited_or_unknown(p, recent, known)]
+        new_dates = [
+            date for p in posts if (date := _int_field(p, "date")) is not None and window.holds_new(p)
+        ]
+        newest = max([*new_dates, wall_cursor.get("newest_date", window.since)])
+        kept = {i: v for i, v in known.items() if v[0] >= window.until or i in unconfirmed}
+        yield Batch(
+            "vk_posts", to_store, method="wall.get", cursor={"newest_date": newest, "recent": kept | recent}
+        )
 
-        if source.kind == "official_account":
-            today = until.date().isoformat()
-            if cursors.get("groups.getById", {}).get("day") != today:
-                groups = self.client.call("groups.getById", group_id=-owner_id, fields=GROUP_FIELDS)
-                yield Batch("vk_groups", groups["groups"], method="groups.getById", cursor={"day": today})
+        commented = [p["id"] for p in posts if _key(p) in recent and _comment_count(p) > 0]
+        comments, errors = self._read_comments(owner_id, commented, window.until)
+        yield Batch("vk_comments", comments, errors=_recorded(source, errors))
 
-    def _wall(self, owner_id: int, oldest_ts: int) -> Iterator[dict]:
-        """Posts newest first, down to oldest_ts. The pinned post comes first whatever its date."""
-        offset = 0
-        while True:
-            page = self.client.call("wall.get", owner_id=owner_id, offset=offset, count=PAGE_SIZE)
-            items = page.get("items", [])
-            for post in items:
-                if post.get("date", 0) >= oldest_ts:
-                    yield post
-            unpinned = [p for p in items if not p.get("is_pinned")]
-            offset += len(items)
-            if not items or offset >= page.get("count", 0) or (unpinned and unpinned[-1]["date"] < oldest_ts):
-                return
+    def _read_wall(self, owner_id: int, oldest_ts: int, fresh: bool = False) -> _WallRead:
+        """The wall down to oldest_ts: prefetched when that read went deep enough, else read now."""
+        read = None if fresh else self._prefetched.pop(owner_id, None)
+        if read is None or read.oldest_ts > oldest_ts:
+            read = _WallRead(owner_id, oldest_ts)
+            self._read_walls([read])
+        if read.error is not None:
+            _raise_unless_recorded(read.error)
+        return read
 
-    def _comments(self, owner_id: int, post_id: int) -> Iterator[dict]:
-        """Every comment of a post, replies included, each as its own record."""
-        for comment in self._paged_comments(owner_id, post_id):
-            yield comment
-            thread = comment.get("thread") or {}
-            replies = thread.get("items") or []
-            if thread.get("count", 0) > len(replies):
-                replies = list(self._paged_comments(owner_id, post_id, comment_id=comment["id"]))
-            yield from replies
+    def _read_walls(self, reads: list[_WallRead]) -> None:
+        """Page all the walls at once: each round asks every unfinished wall for the pages it still
+        needs (estimated from its post dates), in shared `execute` requests."""
+        pending = [read for read in reads if not read.done]
+        while pending:
+            wanted = [(read, read.next_pages(self.calls_per_execute)) for read in pending]
+            answers = iter(
+                self.client.call_all([c for _, calls in wanted for c in calls], self.calls_per_execute)
+            )
+            for read, calls in wanted:
+                read.take([next(answers) for _ in calls])
+            pending = [read for read in pending if not read.done]
 
-    def _paged_comments(self, owner_id: int, post_id: int, comment_id: int | None = None) -> Iterator[dict]:
-        offset = 0
-        while True:
-            params: dict[str, Any] = {
-                "owner_id": owner_id,
-                "post_id": post_id,
-                "offset": offset,
-                "count": PAGE_SIZE,
-                "sort": "asc",
-                "thread_items_count": 0 if comment_id else THREAD_ITEMS,
-            }
-            if comment_id:
-                params["comment_id"] = comment_id
-            page = self.client.call("wall.getComments", **params)
-            items = page.get("items", [])
-            yield from items
-            offset += len(items)
-            if not items or offset >= page.get("current_level_count", page.get("count", 0)):
-                return
+    # comments
+
+    def _read_comments(
+        self, owner_id: int, post_ids: list[int], until_ts: int
+    ) -> tuple[list[dict[str, Any]], dict[str, str]]:
+        """Every comment of the posts, replies included, each as its own record; and what could not be read.
+
+        First pages of all posts go out together; then every follow-up (further pages, threads longer
+        than the replies inlined) together, until nothing is left.
+        """
+        comments: list[Any] = []
+        refused: dict[int, list[int]] = {}  # error code → posts
+        first_errors: dict[int, VkError] = {}
+        calls = [_comments_page(owner_id, post_id) for post_id in post_ids]
+        while calls:
+            follow_ups: list[VkCall] = []
+            for answer in self.client.call_all(calls, self.calls_per_execute):
+                params = answer.call.params
+                if answer.error is not None:
+                    if answer.error.code not in SKIPPED_COMMENT_ERRORS:
+                        raise answer.error
+                    refused.setdefault(answer.error.code, []).append(params["post_id"])
+                    first_errors.setdefault(answer.error.code, answer.error)
+                    continue
+                items = answer.response.get("items", [])
+                for comment in items:
+                    comments.append(comment)
+                    thread = comment.get("thread") if isinstance(comment, dict) else None
+                    replies = (thread.get("items") or []) if isinstance(thread, dict) else []
+                    comment_id = _int_field(comment, "id")
+                    if comment_id is not None and (_int_field(thread, "count") or 0) > len(replies):
+                        follow_ups.append(_comments_page(owner_id, params["post_id"], comment_id=comment_id))
+                    else:
+                        comments += replies
+                level_count = answer.response.get("current_level_count", answer.response.get("count", 0))
+                if items and params["offset"] + len(items) < level_count:
+                    follow_ups.append(
+                        VkCall("wall.getComments", {**params, "offset": params["offset"] + len(items)})
+                    )
+            calls = follow_ups
+        kept = [c for c in comments if (date := _int_field(c, "date")) is None or date < until_ts]
+        errors = {}
+        if refused:
+            errors["wall.getComments"] = "; ".join(
+                f"{_describe(first_errors[code])} (on {len(set(posts))} posts: "
+                + ", ".join(map(str, sorted(set(posts))[:20]))
+                + ")"
+                for code, posts in sorted(refused.items())
+            )
+        return kept, errors
+
+    # official accounts
+
+    def _extract_group(
+        self, source: Source, until: datetime, cursors: dict[str, dict[str, Any]]
+    ) -> Iterator[Batch]:
+        today = until.date().isoformat()
+        if cursors.get("groups.getById", {}).get("day") == today:
+            return
+        owner_id = int(source.external_id)
+        answer = self.client.call_all(
+            [VkCall("groups.getById", {"group_id": -owner_id, "fields": GROUP_FIELDS})]
+        )[0]
+        if answer.error is not None:
+            _raise_unless_recorded(answer.error)
+            yield Batch(
+                "vk_groups", [], errors=_recorded(source, {"groups.getById": _describe(answer.error)})
+            )
+            return
+        yield Batch("vk_groups", answer.response["groups"], method="groups.getById", cursor={"day": today})
+
+    # keyword searches
+
+    def _extract_search(
+        self, source: Source, since: datetime, until: datetime, cursors: dict[str, dict[str, Any]]
+    ) -> Iterator[Batch]:
+        searched_until = cursors.get("newsfeed.search", {}).get("searched_until")
+        if searched_until is not None:  # a missed run leaves no gap
+            since = min(since, datetime.fromtimestamp(searched_until, since.tzinfo))
+        try:
+            posts = list(self.search(source.external_id, since, until))
+        except VkError as error:
+            _raise_unless_recorded(error)
+            yield Batch("vk_posts", [], errors=_recorded(source, {"newsfeed.search": _describe(error)}))
+            return
+        cursor = {"searched_until": max(int(until.timestamp()), searched_until or 0)}
+        yield Batch("vk_posts", posts, method="newsfeed.search", cursor=cursor)
 
 
-GROUP_FIELDS = ",".join(
-    [
-        "verified", "members_count", "description", "site", "cover", "counters", "contacts",
-        "wall", "can_post", "status", "activity", "addresses", "is_closed", "deactivated",
-        "photo_200", "links", "main_section",
-    ]
-)
+@dataclass(frozen=True)
+class _Window:
+    """The unix times of one run: new posts are in [since, until); posts from reread_from are re-read."""
+
+    since: int
+    until: int
+    reread_from: int
+
+    @classmethod
+    def of(cls, since: datetime, until: datetime) -> _Window:
+        reread_from = until - timedelta(days=COMMENT_REREAD_DAYS)
+        return cls(int(since.timestamp()), int(until.timestamp()), int(reread_from.timestamp()))
+
+    @property
+    def oldest(self) -> int:
+        return min(self.since, self.reread_from)
+
+    def holds_new(self, post: Any) -> bool:
+        """A post published in [since, until), or one whose date cannot be read (the loader judges it)."""
+        date = _int_field(post, "date")
+        return date is None or self.since <= date < self.until
+
+    def recent(self, posts: list[dict[str, Any]]) -> dict[str, list[int]]:
+        """{post id: [date, edited]} of the posts of the re-read window."""
+        return {
+            str(post_id): [date, p.get("edited") or 0]
+            for p in posts
+            if (post_id := _int_field(p, "id")) is not None
+            and (date := _int_field(p, "date")) is not None
+            and self.reread_from <= date < self.until
+        }
+
+    def missing(self, known: dict[str, list[int]], posts: list[dict[str, Any]]) -> set[str]:
+        """Ids of known posts of the re-read window that the wall no longer shows."""
+        shown = {_key(p) for p in posts}
+        return {
+            i for i, (date, _) in known.items() if self.reread_from <= date < self.until and i not in shown
+        }
+
+
+@dataclass
+class _WallRead:
+    """One wall read newest first by offset, down to `oldest_ts`; the pinned post comes first whatever
+    its date. Done when a page reaches past `oldest_ts` or the end of the wall, or VK refuses (`error`)."""
+
+    owner_id: int
+    oldest_ts: int
+    offset: int = 0
+    count: int | None = None
+    posts: list[Any] = field(default_factory=list)
+    done: bool = False
+    error: VkError | None = None
+
+    def next_pages(self, most: int) -> list[VkCall]:
+        """The first page; then as many as the post dates say are left (at most `most`)."""
+        pages = (
+            1
+            if self.count is None
+            else min(most, _pages_wanted(self.posts, self.offset, self.count, self.oldest_ts))
+        )
+        return [_wall_page(self.owner_id, self.offset + i * PAGE_SIZE) for i in range(pages)]
+
+    def take(self, answers: list[VkAnswer]) -> None:
+        """The answers to `next_pages`, in order; those past the last page needed are dropped."""
+        for answer in answers:
+            if answer.error is not None:
+                self.error, self.done = answer.error, True
+                break
+            items = answer.response.get("items", [])
+            self.count = answer.response.get("count", 0)
+            self.posts += [
+                p for p in items if (date := _int_field(p, "date")) is None or date >= self.oldest_ts
+            ]
+            self.offset += PAGE_SIZE
+            if _is_last_page(items, self.offset, self.count or 0, self.oldest_ts):
+                self.done = True
+                break
+        if self.done:
+            self.posts = _unique_posts(self.posts)
+
+
+def _recorded(source: Source, errors: dict[str, str]) -> dict[str, str]:
+    """Errors to record on the source, logged here too."""
+    for method, reason in errors.items():
+        log.warning("%s: %s not read: %s", source.source_id, method, reason)
+    return errors
+
+
+def _raise_unless_recorded(error: VkError) -> None:
+    if error.code not in RECORDED_ERRORS and error.code != DAILY_LIMIT_ERROR:
+        raise error
+
+
+def _describe(error: VkError) -> str:
+    meaning = RECORDED_ERRORS.get(
+        error.code, "daily limit reached" if error.code == DAILY_LIMIT_ERROR else ""
+    )
+    return f"VK error {error.code} ({meaning}): {error.message}" if meaning else str(error)
+
+
+def _wall_page(owner_id: int, offset: int) -> VkCall:
+    return VkCall("wall.get", {"owner_id": owner_id, "offset": offset, "count": PAGE_SIZE})
+
+
+def _comments_page(owner_id: int, post_id: int, comment_id: int | None = None) -> VkCall:
+    params: dict[str, Any] = {
+        "owner_id": owner_id,
+        "post_id": post_id,
+        "offset": 0,
+        "count": PAGE_SIZE,
+        "sort": "asc",
+        "thread_items_count": 0 if comment_id else THREAD_ITEMS,
+    }
+    if comment_id:
+        params["comment_id"] = comment_id
+    return VkCall("wall.getComments", params)
+
+
+def _search_page(query: str, window: tuple[int, int], start_from: str | None = None) -> VkCall:
+    params: dict[str, Any] = {
+        "q": query,
+        "start_time": window[0],
+        "end_time": window[1],
+        "count": SEARCH_PAGE_SIZE,
+    }
+    if start_from:
+        params["start_from"] = start_from
+    return VkCall("newsfeed.search", params)
+
+
+def _is_last_page(items: list[Any], offset: int, count: int, oldest_ts: int) -> bool:
+    """The end of the wall, or a page whose last dated post (pinned aside) is older than oldest_ts."""
+    if not items or offset >= count:
+        return True
+    last = _unpinned_date(reversed(items))
+    return last is not None and last < oldest_ts
+
+
+def _pages_wanted(posts: list[Any], offset: int, count: int, oldest_ts: int) -> int:
+    """How many more pages reach oldest_ts, from the posting rate of the posts read (at least 1)."""
+    pages_left = max(1, math.ceil((count - offset) / PAGE_SIZE))
+    newest, oldest = _unpinned_date(posts), _unpinned_date(reversed(posts))
+    if newest is None or oldest is None or newest <= oldest or len(posts) < 2:
+        return 1
+    seconds_per_post = (newest - oldest) / (len(posts) - 1)
+    posts_to_go = (oldest - oldest_ts) / seconds_per_post * PAGE_ESTIMATE_MARGIN
+    return max(1, min(pages_left, math.ceil(posts_to_go / PAGE_SIZE)))
+
+
+def _unpinned_date(posts: Iterable[Any]) -> int | None:
+    """The date of the first post that has one and is not pinned."""
+    for post in posts:
+        date = _int_field(post, "date")
+        if date is not None and not _is_pinned(post):
+            return date
+    return None
+
+
+def _unique_posts(posts: list[Any]) -> list[Any]:
+    """Posts without repeats (a new post shifts the offsets by one while paging), first seen first."""
+    seen: set[Any] = set()
+    unique = []
+    for post in posts:
+        key = _int_field(post, "id")
+        if key is None or key not in seen:
+            unique.append(post)
+            seen.add(key)
+    return unique
+
+
+def _key(post: Any) -> str:
+    return str(post.get("id")) if isinstance(post, dict) else ""
+
+
+def _int_field(item: Any, name: str) -> int | None:
+    """An integer field of an item, or None: the item may lack it, mistype it, or not even be an object
+    (the loader rejects such items; the extractor only must not trip over them)."""
+    if type(item) is dict:
+        value = item.get(name)
+        if type(value) is int:  # not bool
+            return value
+    return None
+
+
+def _is_pinned(post: Any) -> bool:
+    return isinstance(post, dict) and bool(post.get("is_pinned"))
+
+
+def _comment_count(post: dict[str, Any]) -> int:
+    return _int_field(post.get("comments"), "count") or 0
+
+
+def _is_edited_or_unknown(post: Any, recent: dict[str, list[int]], known: dict[str, list[int]]) -> bool:
+    """A post of the re-read window that the last run did not see, or saw with another `edited` time."""
+    key = _key(post)
+    return key in recent and known.get(key) != recent[key]

@@ -103,6 +103,9 @@ ENTITIES: dict[str, Entity] = {
         Entity("vk_comments", "vk", ("owner_id", "post_id", "comment_id"), _vk_comment_key),
         Entity("vk_groups", "vk", ("group_id",), lambda p: (_integer(p, "id"),)),
         Entity(
+            "vk_deleted_posts", "vk", ("owner_id", "post_id"), lambda p: (_integer(p, "owner_id"), _integer(p, "post_id"))
+        ),
+        Entity(
             "telegram_messages",
             "telegram",
             ("peer_id", "message_id"),

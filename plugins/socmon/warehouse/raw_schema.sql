@@ -26,6 +26,18 @@ create table if not exists raw.vk_comments (
     unique (owner_id, comment_id, payload_hash)
 );
 
+-- A post missing from a re-read of its window (twice): marked deleted, never dropped from vk_posts.
+create table if not exists raw.vk_deleted_posts (
+    owner_id     bigint      not null,
+    post_id      bigint      not null,
+    payload      jsonb       not null,  -- {"owner_id", "post_id", "date"}: what socmon knew of it
+    payload_hash text        not null,
+    source_id    text        not null,
+    load_id      text        not null,
+    detected_at  timestamptz not null default now(),
+    unique (owner_id, post_id)
+);
+
 create table if not exists raw.vk_groups (
     group_id     bigint      not null,
     payload      jsonb       not null,
