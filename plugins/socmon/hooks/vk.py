@@ -15,8 +15,8 @@ class VkHook(BaseHook):
     """VK API access from an Airflow connection.
 
     The password is the access token. The host, when set, replaces https://api.vk.ru (the sandbox
-    uses this). Extras: `rps` (requests per second, default 3 for a user token, 20 for a community
-    token) and `retry_budget`.
+    uses this). Extras: `rps` (requests per second of each token, default 3 for a user token, 20 for a
+    community token), `tokens` (more tokens to pool with the password's) and `retry_budget`.
     """
 
     conn_name_attr = "vk_conn_id"
@@ -39,6 +39,7 @@ class VkHook(BaseHook):
             api_url=api_url_from_connection(conn, VK_API_URL),
             requests_per_second=float(extra.get("rps", 3)),
             retry_budget=int(extra.get("retry_budget", 5)),
+            tokens=extra.get("tokens", ()),
         )
 
     def get_conn(self) -> VkClient:
