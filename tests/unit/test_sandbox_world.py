@@ -144,10 +144,16 @@ def test_some_incidents_are_answered_on_time_some_late_some_not_at_all(incidents
 
 def test_answers_come_from_the_responsible_body_in_the_thread(world, messages, incidents) -> None:
     account_of_body = {
-        row["body_code"]: -int(row["account_id"]) for row in read_seed("registry", "official_accounts.csv")
+        row["body_code"]: -int(row["account_id"])
+        for row in read_seed("registry", "official_accounts.csv")
+        if row["platform"] == "vk"
     }
     default_body = {row["code"]: row["default_body_code"] for row in read_seed("domain", "categories.csv")}
-    communities = {-int(row["community_id"]) for row in read_seed("registry", "monitored_communities.csv")}
+    communities = {
+        -int(row["community_id"])
+        for row in read_seed("registry", "monitored_communities.csv")
+        if row["platform"] == "vk"
+    }
     answers: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for label in world.labels:
         if label["kind"] == "official_answer":
@@ -174,7 +180,11 @@ def test_answers_come_from_the_responsible_body_in_the_thread(world, messages, i
 
 def test_at_least_one_official_account_posts_nothing_in_the_period(world) -> None:
     period_start = datetime.combine(START, datetime.min.time(), MOSCOW).timestamp()
-    accounts = [-int(row["account_id"]) for row in read_seed("registry", "official_accounts.csv")]
+    accounts = [
+        -int(row["account_id"])
+        for row in read_seed("registry", "official_accounts.csv")
+        if row["platform"] == "vk"
+    ]
     posts_in_period = {
         owner_id: sum(1 for p in world.vk_posts[owner_id] if p["date"] >= period_start)
         for owner_id in accounts
