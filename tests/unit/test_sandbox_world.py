@@ -25,6 +25,11 @@ def read_seed(folder: str, name: str) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
+def vk_rows(registry_file: str) -> list[dict[str, str]]:
+    """The registry's VK rows: the VK world's communities and accounts."""
+    return [row for row in read_seed("registry", registry_file) if row["platform"] == "vk"]
+
+
 def owner_of(source_message_key: str) -> int:
     match = re.match(r"vk:(?:wall|comment)(-?\d+)_", source_message_key)
     assert match, source_message_key
@@ -143,11 +148,7 @@ def test_some_incidents_are_answered_on_time_some_late_some_not_at_all(incidents
 
 
 def test_answers_come_from_the_responsible_body_in_the_thread(world, messages, incidents) -> None:
-    account_of_body = {
-        row["body_code"]: -int(row["account_id"])
-        for row in read_seed("registry", "official_accounts.csv")
-        if row["platform"] == "vk"
-    }
+    account_of_body = {row["body_code"]: -int(row["account_id"]) for row in vk_rows("official_accounts.csv")}
     default_body = {row["code"]: row["default_body_code"] for row in read_seed("domain", "categories.csv")}
     communities = {
         -int(row["community_id"])
