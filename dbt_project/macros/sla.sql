@@ -177,3 +177,24 @@
         on due_day.is_working_day
         and due_day.working_days_through = start_day.working_days_through + clock_starts.working_days
 {% endmacro %}
+
+{#- The position of an instant on the working-time axis (int_working_periods): working minutes of all
+    earlier periods plus the elapsed part of its own. The difference of two positions is the working time
+    between them (e.g. from the clock start to the first answer). -#}
+{% macro working_minutes_at(instant) -%}
+    coalesce(
+        (
+            select
+                periods.minutes_before
+                + least(
+                    periods.period_minutes,
+                    greatest(0, extract(epoch from ({{ instant }}) - periods.period_start_at) / 60)
+                )
+            from {{ ref('int_working_periods') }} as periods
+            where periods.period_start_at <= ({{ instant }})
+            order by periods.period_start_at desc
+            limit 1
+        ),
+        0
+    )
+{%- endmacro %}

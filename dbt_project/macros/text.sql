@@ -10,15 +10,15 @@
 
 {#- The case forms of one lower-case Russian word (a place name in the nominative), as text[].
     Deliberately generous: extra forms cost nothing, since a name matches only as a whole sequence of
-    words. Adjectives (-ий/-ый/-ой/-ая/-ое/-ые), feminine nouns in -а/-я/-ь, plurals in -ы/-и,
+    words. Adjectives in all genders (-ий/-ый/-ой/-ая/-ое/-ые: армавирские, ейская), feminine nouns in -а/-я/-ь, plurals in -ы/-и,
     neuter and indeclinable names in -о/-е, and consonant-final masculine nouns. -#}
 {% macro ru_word_forms(word) -%}
     case
         when length({{ word }}) <= 2 then array[{{ word }}]
         when {{ word }} ~ '([кгхжшчщ]ий|ний)$'
-            then array[{{ word }}] || array(select left({{ word }}, -2) || e from unnest(array['ого', 'ому', 'его', 'ему', 'им', 'ом', 'ем', 'ие', 'их']) as e)
+            then array[{{ word }}] || array(select left({{ word }}, -2) || e from unnest(array['ого', 'ому', 'его', 'ему', 'им', 'ом', 'ем', 'ие', 'их', 'ими', 'ая', 'ой', 'ую', 'ое']) as e)
         when {{ word }} ~ 'ый$'
-            then array[{{ word }}] || array(select left({{ word }}, -2) || e from unnest(array['ого', 'ому', 'ым', 'ом', 'ые', 'ых']) as e)
+            then array[{{ word }}] || array(select left({{ word }}, -2) || e from unnest(array['ого', 'ому', 'ым', 'ом', 'ые', 'ых', 'ыми', 'ая', 'ой', 'ую', 'ое']) as e)
         when {{ word }} ~ 'ой$' and length({{ word }}) > 5
             then array[{{ word }}] || array(select left({{ word }}, -2) || e from unnest(array['ого', 'ому', 'им', 'ым', 'ом']) as e)
         when {{ word }} ~ 'ая$'

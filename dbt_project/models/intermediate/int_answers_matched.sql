@@ -1,29 +1,67 @@
-{{ config(materialized='table') }}
+{{
+    config(
+        materialized='incremental',
+        unique_key=['incident_message_key', 'answer_message_key'],
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
+        post_hook=["{{ index_on(['incident_message_key']) }}", "{{ index_on(['matched_at']) }}"],
+    )
+}}
 
-{#- Official answers to incidents. A body answers in the thread of the message (REGULATION.md):
-    - a post incident: any comment by a registered official account under that post;
-    - a comment incident: a reply by an official account in that comment's thread.
+{#- Official answers to incidents. A body answers in the thread of the message (REGULATION.md), in the
+    network where it was published:
+    - a post incident (a VK post, a Telegram channel post, an OK topic): any comment by a registered
+      official account under that post (VK comments, the post's Telegram discussion, the OK topic);
+    - a comment incident: an official reply to it, or in its reply thread (VK: the top-level comment's
+      thread; Telegram and OK: the comment it replies to).
+    An answer under any message merged into an incident (int_incident_messages) answers the incident.
     Each answer is intermediate or final by answer_markers (the matching marker with the lowest priority
-    decides; no marker = final). -#}
+    decides; no marker = final).
+    An incremental run re-matches only the threads where an official comment or an incident message
+    arrived since its watermark. -#}
 
 with
 
-classified as (
-    select * from {{ ref('int_messages_classified') }}
+incident_messages as (
+    select * from {{ ref('int_incident_messages') }}
 ),
 
-messages as (
-    select * from {{ ref('int_messages_unioned') }}
+classified as (
+    select * from {{ ref('int_messages_classified') }}
 ),
 
 answer_markers as (
     select * from {{ ref('answer_markers') }}
 ),
 
-incidents as (
-    select source_message_key, message_kind, thread_root_key, reply_thread_key, published_at
+{% if is_incremental() %}
+-- the threads with something new: an official comment, or a message merged into an incident
+changed_threads as (
+    select thread_root_key
     from classified
-    where is_incident
+    where classified_at > {{ processed_since('matched_at') }}
+        and author_is_official
+        and message_kind = 'comment'
+    union
+    select thread_root_key
+    from incident_messages
+    where classified_at > {{ processed_since('matched_at') }}
+),
+{% endif %}
+
+-- an answer under any message merged into the incident answers the incident
+incidents as (
+    select
+        incident_message_key,
+        source_message_key,
+        message_kind,
+        thread_root_key,
+        reply_thread_key,
+        published_at
+    from incident_messages
+    {% if is_incremental() %}
+    where thread_root_key in (select thread_root_key from changed_threads)
+    {% endif %}
 ),
 
 official_comments as (
@@ -33,43 +71,63 @@ official_comments as (
         account_key,
         account_body_code,
         thread_root_key,
+        parent_message_key,
         reply_thread_key,
         published_at,
         detected_at,
         loaded_at,
         {{ normalize_text('message_text') }} as normalized_text
-    from messages
+    from classified
     where author_is_official
         and message_kind = 'comment'
+        {% if is_incremental() %}
+        and thread_root_key in (select thread_root_key from changed_threads)
+        {% endif %}
 ),
 
+comment_incident_answers as (
+    select
+        incidents.incident_message_key,
+        incidents.source_message_key           as answered_message_key,
+        official_comments.*
+    from incidents
+    inner join official_comments
+        on (
+            official_comments.reply_thread_key = incidents.reply_thread_key
+            or official_comments.parent_message_key = incidents.source_message_key
+        )
+        and official_comments.published_at >= incidents.published_at
+        and official_comments.source_message_key <> incidents.source_message_key
+    where incidents.message_kind = 'comment'
+),
+
+-- under a post incident: the official comments in its thread, except replies to a comment incident there
 post_incident_answers as (
     select
-        incidents.source_message_key           as incident_message_key,
+        incidents.incident_message_key,
+        incidents.source_message_key           as answered_message_key,
         official_comments.*
     from incidents
     inner join official_comments
         on official_comments.thread_root_key = incidents.source_message_key
         and official_comments.published_at >= incidents.published_at
     where incidents.message_kind = 'post'
+        and not exists (
+            select 1
+            from comment_incident_answers
+            where comment_incident_answers.source_message_key = official_comments.source_message_key
+        )
 ),
 
-comment_incident_answers as (
-    select
-        incidents.source_message_key           as incident_message_key,
-        official_comments.*
-    from incidents
-    inner join official_comments
-        on official_comments.reply_thread_key = incidents.reply_thread_key
-        and official_comments.published_at >= incidents.published_at
-        and official_comments.source_message_key <> incidents.source_message_key
-    where incidents.message_kind = 'comment'
-),
-
+-- one row per incident and answer, even when it answers two of the incident's merged messages
 answers as (
-    select * from post_incident_answers
-    union all
-    select * from comment_incident_answers
+    select distinct on (incident_message_key, source_message_key) *
+    from (
+        select * from comment_incident_answers
+        union all
+        select * from post_incident_answers
+    ) as matched
+    order by incident_message_key, source_message_key, answered_message_key
 ),
 
 marker_kinds as (
@@ -86,13 +144,15 @@ final as (
     select
         answers.incident_message_key,
         answers.source_message_key                      as answer_message_key,
+        answers.answered_message_key,
         answers.platform,
         answers.account_key,
         answers.account_body_code,
         answers.published_at                            as answered_at,
         answers.detected_at                             as answer_detected_at,
         answers.loaded_at                               as answer_loaded_at,
-        coalesce(marker_kinds.answer_kind, 'final')     as answer_kind
+        coalesce(marker_kinds.answer_kind, 'final')     as answer_kind,
+        {{ run_started_at_sql() }}                      as matched_at
     from answers
     left join marker_kinds
         on marker_kinds.source_message_key = answers.source_message_key

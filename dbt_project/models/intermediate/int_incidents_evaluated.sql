@@ -1,4 +1,17 @@
-{{ config(materialized='table') }}
+{{
+    config(
+        materialized='incremental',
+        unique_key='source_message_key',
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
+        post_hook=[
+            "{{ index_on(['source_message_key']) }}",
+            "{{ index_on(['evaluated_run_at']) }}",
+            "{{ index_on(['sla_status'], where=\"sla_status = 'open'\") }}",
+            "{{ delete_no_longer_incidents() }}",
+        ],
+    )
+}}
 
 {#- Each incident with its SLA clock, deadlines, answers and status as of as_of_at (REGULATION.md):
     - clock start: detection, or publication when detected more than var backfill_detection_lag_hours
@@ -7,7 +20,9 @@
       (first_answer_working_hours_high for high importance), in the bodies' working time;
     - after an intermediate first answer, the final one is due by the end of the
       var final_answer_working_days-th working day after it; otherwise by the first deadline;
-    - answers published after as_of_at are not counted. -#}
+    - answers published after as_of_at are not counted.
+    An incremental run re-evaluates the incidents classified, answered or merged with a copy since its
+    watermark, and those still open (not yet due): the status of any other cannot have changed. -#}
 
 with
 
@@ -18,6 +33,31 @@ classified as (
 matched_answers as (
     select * from {{ ref('int_answers_matched') }}
 ),
+
+incident_messages as (
+    select * from {{ ref('int_incident_messages') }}
+),
+
+{% if is_incremental() %}
+to_evaluate as (
+    select source_message_key
+    from classified
+    where classified_at > {{ processed_since('evaluated_run_at') }}
+        and is_incident
+    union
+    select incident_message_key
+    from matched_answers
+    where matched_at > {{ processed_since('evaluated_run_at') }}
+    union
+    select incident_message_key
+    from incident_messages
+    where classified_at > {{ processed_since('evaluated_run_at') }}
+    union
+    select source_message_key
+    from {{ this }}
+    where sla_status = 'open'
+),
+{% endif %}
 
 incidents as (
     select
@@ -33,12 +73,23 @@ incidents as (
         end                                                                         as sla_working_minutes
     from classified
     where is_incident
+    {% if is_incremental() %}
+        and source_message_key in (select source_message_key from to_evaluate)
+    {% endif %}
+),
+
+merged_counts as (
+    select incident_message_key, count(*)::integer as merged_message_count
+    from incident_messages
+    where incident_message_key in (select source_message_key from incidents)
+    group by incident_message_key
 ),
 
 answers as (
     select *
     from matched_answers
     where answered_at <= {{ as_of_at() }}
+        and incident_message_key in (select source_message_key from incidents)
 ),
 
 first_deadlines as (
@@ -77,6 +128,17 @@ evaluated as (
         answer_summaries.final_answer_at,
         case
             when answer_summaries.first_answer_at is not null
+                then round(
+                    (
+                        {{ working_minutes_at('answer_summaries.first_answer_at') }}
+                        - {{ working_minutes_at('incidents.clock_start_at') }}
+                    )::numeric / 60,
+                    2
+                )
+        end                                                                 as working_hours_to_first_answer,
+        coalesce(merged_counts.merged_message_count, 1)                     as merged_message_count,
+        case
+            when answer_summaries.first_answer_at is not null
                 and answer_summaries.first_answer_at <= coalesce(first_deadlines.deadline_at, 'infinity')
                 then 'answered_on_time'
             when answer_summaries.first_answer_at is not null
@@ -93,6 +155,8 @@ evaluated as (
         on answer_summaries.incident_message_key = incidents.source_message_key
     left join final_deadlines
         on final_deadlines.deadline_key = incidents.source_message_key
+    left join merged_counts
+        on merged_counts.incident_message_key = incidents.source_message_key
 ),
 
 final as (
@@ -117,7 +181,13 @@ final as (
         first_answer_at,
         final_answer_at,
         sla_status,
+        working_hours_to_first_answer,
+        merged_message_count,
+        is_overridden,
+        override_by,
+        override_reason,
         evaluated_at,
+        {{ run_started_at_sql() }}      as evaluated_run_at,
         message_text,
         rule_version
     from evaluated

@@ -5,17 +5,33 @@
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
         post_hook=[
-            "delete from {{ this }} as classified where not exists (select 1 from {{ ref('int_messages_unioned') }} as messages where messages.source_message_key = classified.source_message_key)"
+            "{{ index_on(['source_message_key']) }}",
+            "{{ index_on(['loaded_at']) }}",
+            "{{ index_on(['classified_at']) }}",
+            "{{ index_on(['rule_version']) }}",
+            "{{ index_on(['author_id', 'published_at']) }}",
+            "{{ index_on(['published_at']) }}",
+            "{{ index_on(['thread_root_key']) }}",
+            "{{ index_on(['reply_thread_key']) }}",
+            "{{ index_on(['parent_message_key']) }}",
         ],
     )
 }}
 
 {#- Rules over the lower-cased text (ё -> е), all read from the lexicons in seeds/rules:
-    reason, in this order: official_author, advertising_spam, abusive, out_of_scope (when its markers hit at
-    least as often as the category's keywords), not_about_authorities (a marker, or no category), and
-    duplicate (same author, same normalised text within var duplicate_window_hours of an earlier copy).
-    An incremental run re-classifies new or edited messages and those classified under another
-    rule_version. -#}
+    - reason, in this order: official_author, advertising_spam, abusive, not_about_authorities for a
+      community's own post (unless it relays a citizen's message), out_of_scope (when its markers' score
+      is at least the category's), not_about_authorities (no category, or a marker and no complaint), and
+      duplicate (the same author's near-identical text within var duplicate_window_hours of an earlier
+      would-be incident, in one or several networks);
+    - category by weighted keywords; body named in the text, else the category's default; municipality
+      named in the text (gazetteer, word forms), else the monitored community's; importance by markers.
+    Human corrections (seeds/overrides/classification_overrides.csv) win over every rule and are shown
+    (is_overridden, override_by, override_reason).
+    An incremental run classifies the messages new or edited since its watermark (int_messages_unioned's
+    loaded_at), and those with (or formerly with) a correction; all of them when some row was classified
+    under another rule_version. Every row written carries classified_at, the watermark of the models
+    downstream. -#}
 
 with
 
@@ -43,12 +59,28 @@ importance_markers as (
     select * from {{ ref('importance_markers') }}
 ),
 
+relayed_message_markers as (
+    select * from {{ ref('relayed_message_markers') }}
+),
+
+complaint_markers as (
+    select * from {{ ref('complaint_markers') }}
+),
+
 municipality_aliases as (
     select * from {{ ref('municipality_aliases') }}
 ),
 
 place_words as (
     select * from {{ ref('place_words') }}
+),
+
+author_links as (
+    select * from {{ ref('author_links') }}
+),
+
+classification_overrides as (
+    select * from {{ ref('classification_overrides') }}
 ),
 
 messages as (
@@ -62,28 +94,46 @@ messages as (
         )                                                                      as content_text
     from unioned
     {% if is_incremental() %}
-    where not exists (
-        select 1
-        from {{ this }} as classified
-        where classified.source_message_key = unioned.source_message_key
-            and classified.loaded_at = unioned.loaded_at
-            and classified.rule_version = '{{ var("rule_version") }}'
-    )
+    {%- set reclassify_all = false %}
+    {%- if execute %}
+        {%- set other_versions = run_query(
+            "select exists (select 1 from " ~ this ~ " where rule_version <> '" ~ var('rule_version') ~ "')"
+        ) %}
+        {%- set reclassify_all = other_versions.columns[0].values()[0] %}
+    {%- endif %}
+    {%- if not reclassify_all %}
+    -- new or edited since the watermark (those of the lookback already classified are skipped), and the
+    -- few messages with (or formerly with) a human correction
+    where unioned.loaded_at > {{ incremental_since('loaded_at') }}
+        and not exists (
+            select 1
+            from {{ this }} as classified
+            where classified.source_message_key = unioned.source_message_key
+                and classified.loaded_at = unioned.loaded_at
+        )
+        or unioned.source_message_key in (
+            select source_message_key from {{ ref('classification_overrides') }}
+            {%- if 'is_overridden' in adapter.get_columns_in_relation(this) | map(attribute='name') | list %}
+            union all
+            select source_message_key from {{ this }} where is_overridden
+            {%- endif %}
+        )
+    {%- endif %}
     {% endif %}
 ),
 
--- one regular expression per category, marker reason and body
+-- one regular expression per category and keyword weight, marker reason and weight, and body
 
 category_patterns as (
-    select category_code, string_agg('(?:' || pattern || ')', '|' order by pattern) as pattern
+    select category_code, weight, string_agg('(?:' || pattern || ')', '|' order by pattern) as pattern
     from category_keywords
-    group by category_code
+    group by category_code, weight
 ),
 
 marker_patterns as (
-    select reason_code, string_agg('(?:' || pattern || ')', '|' order by pattern) as pattern
+    select reason_code, weight, string_agg('(?:' || pattern || ')', '|' order by pattern) as pattern
     from non_incident_markers
-    group by reason_code
+    group by reason_code, weight
 ),
 
 body_patterns as (
@@ -97,32 +147,43 @@ any_body_pattern as (
     from body_aliases
 ),
 
+relayed_message_pattern as (
+    select string_agg('(?:' || pattern || ')', '|' order by pattern) as pattern
+    from relayed_message_markers
+),
+
+complaint_pattern as (
+    select string_agg('(?:' || pattern || ')', '|' order by pattern) as pattern
+    from complaint_markers
+),
+
 importance_pattern as (
     select string_agg('(?:' || pattern || ')', '|' order by pattern) as pattern
     from importance_markers
     where importance = 'high'
 ),
 
--- category: most keyword hits, then the earliest hit
+-- category: the score of each (keyword hits times their weights)
 
 category_hits as (
     select
         messages.source_message_key,
         category_patterns.category_code,
-        regexp_count(messages.content_text, category_patterns.pattern) as hit_count,
-        regexp_instr(messages.content_text, category_patterns.pattern) as first_hit_position
+        category_patterns.weight * regexp_count(messages.content_text, category_patterns.pattern) as score,
+        regexp_instr(messages.content_text, category_patterns.pattern)  as first_hit_position
     from messages
     cross join category_patterns
     where messages.content_text ~ category_patterns.pattern
 ),
 
-best_categories as (
-    select distinct on (source_message_key)
+category_scores as (
+    select
         source_message_key,
         category_code,
-        hit_count as category_hit_count
+        sum(score)              as score,
+        min(first_hit_position) as first_hit_position
     from category_hits
-    order by source_message_key, hit_count desc, first_hit_position, category_code
+    group by source_message_key, category_code
 ),
 
 marker_hits as (
@@ -130,13 +191,21 @@ marker_hits as (
         messages.source_message_key,
         count(*) filter (where marker_patterns.reason_code = 'advertising_spam')      as advertising_hits,
         count(*) filter (where marker_patterns.reason_code = 'abusive')               as abusive_hits,
-        sum(regexp_count(messages.content_text, marker_patterns.pattern))
-            filter (where marker_patterns.reason_code = 'out_of_scope')               as out_of_scope_hits,
+        sum(marker_patterns.weight * regexp_count(messages.content_text, marker_patterns.pattern))
+            filter (where marker_patterns.reason_code = 'out_of_scope')               as out_of_scope_score,
         count(*) filter (where marker_patterns.reason_code = 'not_about_authorities') as not_about_authorities_hits
     from messages
     cross join marker_patterns
     where messages.content_text ~ marker_patterns.pattern
     group by messages.source_message_key
+),
+
+-- a message that reports a problem or asks for action ("куда жаловаться", "третий день нет воды")
+complaints as (
+    select messages.source_message_key
+    from messages
+    cross join complaint_pattern
+    where messages.content_text ~ complaint_pattern.pattern
 ),
 
 -- a krai body named in the text: the first one named (one combined pattern finds the few that name any)
@@ -161,6 +230,35 @@ named_bodies as (
         body_patterns.body_code
 ),
 
+-- the best score; a tie goes to a category of the body the text names (Минспорт: бассейн and льготы),
+-- then to the earliest hit
+best_categories as (
+    select distinct on (category_scores.source_message_key)
+        category_scores.source_message_key,
+        category_scores.category_code,
+        category_scores.score as category_score
+    from category_scores
+    left join categories
+        on categories.code = category_scores.category_code
+    left join named_bodies
+        on named_bodies.source_message_key = category_scores.source_message_key
+    order by
+        category_scores.source_message_key,
+        category_scores.score desc,
+        coalesce(categories.default_body_code = named_bodies.body_code, false) desc,
+        category_scores.first_hit_position,
+        category_scores.category_code
+),
+
+-- a community post relaying a citizen's message ("📩 Пишет подписчик: ...") speaks for the citizen
+relayed_messages as (
+    select messages.source_message_key
+    from messages
+    cross join relayed_message_pattern
+    where messages.author_kind = 'community'
+        and messages.normalized_text ~ relayed_message_pattern.pattern
+),
+
 high_importance as (
     select messages.source_message_key
     from messages
@@ -181,12 +279,23 @@ tokens as (
     where words.token <> ''
 ),
 
+-- where each message's first word is: a place named first ("Павловская: нет воды") is a heading
+message_starts as (
+    select source_message_key, min(token_position) as first_position
+    from tokens
+    group by source_message_key
+),
+
 aliases as (
     select
         row_number() over (order by alias_ru, municipality_code)   as alias_id,
         municipality_code,
         priority,
         requires_type_word,
+        -- a centre, town or stanitsa whose name is also a street's (Павловская, Курганинск) counts
+        -- without its type word when it heads the message or follows "в" (в Павловской, not на Павловской)
+        alias_kind = 'admin_centre'
+            or priority <= 3 and settlement_type in ('станица', 'город')   as is_named_by_position,
         settlement_type,
         regexp_split_to_array(
             trim(regexp_replace({{ normalize_text('alias_ru') }}, {{ word_separator() }}, ' ', 'g')), ' '
@@ -200,6 +309,7 @@ alias_forms as (
         aliases.municipality_code,
         aliases.priority,
         aliases.requires_type_word,
+        aliases.is_named_by_position,
         aliases.settlement_type,
         cardinality(aliases.alias_words)                as word_count,
         words.word_position,
@@ -216,6 +326,7 @@ first_word_matches as (
         alias_forms.municipality_code,
         alias_forms.priority,
         alias_forms.requires_type_word,
+        alias_forms.is_named_by_position,
         alias_forms.settlement_type,
         alias_forms.word_count
     from tokens
@@ -277,9 +388,15 @@ qualified_matches as (
         and previous_token.token_position = alias_matches.start_position - 1
     left join place_words
         on place_words.word = previous_token.token
+    left join message_starts
+        on message_starts.source_message_key = alias_matches.source_message_key
     where coalesce(place_words.word_kind, '') <> 'street'
         and (
             not alias_matches.requires_type_word
+            or alias_matches.is_named_by_position and (
+                previous_token.token in ('в', 'во')
+                or alias_matches.start_position = message_starts.first_position
+            )
             or place_words.word_kind = 'settlement_type' and (
                 place_words.settlement_type is null
                 or alias_matches.settlement_type is null
@@ -353,13 +470,14 @@ ruled as (
             when coalesce(marker_hits.abusive_hits, 0) > 0
                 then 'abusive'
             {%- if not var('community_posts_are_incidents') %}
-            when messages.author_kind = 'community'
+            when messages.author_kind = 'community' and relayed_messages.source_message_key is null
                 then 'not_about_authorities'
             {%- endif %}
-            when coalesce(marker_hits.out_of_scope_hits, 0) > 0
-                and marker_hits.out_of_scope_hits >= coalesce(best_categories.category_hit_count, 0)
+            when coalesce(marker_hits.out_of_scope_score, 0) > 0
+                and marker_hits.out_of_scope_score >= coalesce(best_categories.category_score, 0)
                 then 'out_of_scope'
-            when coalesce(marker_hits.not_about_authorities_hits, 0) > 0 or best_categories.category_code is null
+            when best_categories.category_code is null
+                or coalesce(marker_hits.not_about_authorities_hits, 0) > 0 and complaints.source_message_key is null
                 then 'not_about_authorities'
         end                                                       as rule_reason,
         nullif(
@@ -378,11 +496,18 @@ ruled as (
         on marker_hits.source_message_key = messages.source_message_key
     left join high_importance
         on high_importance.source_message_key = messages.source_message_key
+    left join relayed_messages
+        on relayed_messages.source_message_key = messages.source_message_key
+    left join complaints
+        on complaints.source_message_key = messages.source_message_key
 ),
 
--- duplicates: among would-be incidents, the same author and text within the window of an earlier copy
+-- duplicates: among would-be incidents, the same author's near-identical text within the window of an
+-- earlier copy. One person's accounts in several networks are linked in author_links; without a link,
+-- a copy in another network counts only when var cross_network_min_similarity is set and the texts are
+-- that similar and at least var cross_network_min_text_length long.
 
-duplicate_candidates as (
+rule_candidates as (
     select source_message_key, platform, author_id, duplicate_text_key, published_at
     from ruled
     where rule_reason is null and duplicate_text_key is not null
@@ -393,11 +518,35 @@ duplicate_candidates as (
     where (classified.is_incident or classified.non_incident_reason = 'duplicate')
         and classified.published_at >= (select min(published_at) from ruled)
             - interval '{{ var("duplicate_window_hours") }} hours'
+        {%- if var('cross_network_min_similarity', none) is none %}
+        -- earlier messages of this batch's authors (and of the accounts linked to them) only
+        and classified.author_id in (
+            select author_id from ruled
+            union
+            select linked.author_id
+            from author_links as linked
+            inner join author_links as batch_author
+                on batch_author.person_key = linked.person_key
+            inner join ruled
+                on ruled.platform = batch_author.platform
+                and ruled.author_id = batch_author.author_id
+        )
+        {%- endif %}
         and not exists (select 1 from messages where messages.source_message_key = classified.source_message_key)
     {% endif %}
 ),
 
--- a would-be incident repeats the same author's earlier one when their texts are near-identical
+duplicate_candidates as (
+    select
+        rule_candidates.*,
+        coalesce(author_links.person_key, rule_candidates.platform || ':' || rule_candidates.author_id)
+            as author_identity
+    from rule_candidates
+    left join author_links
+        on author_links.platform = rule_candidates.platform
+        and author_links.author_id = rule_candidates.author_id
+),
+
 duplicate_pairs as (
     select
         later.source_message_key,
@@ -405,10 +554,17 @@ duplicate_pairs as (
         earlier.published_at        as earlier_published_at
     from duplicate_candidates as later
     inner join duplicate_candidates as earlier
-        on earlier.platform = later.platform
-        and earlier.author_id = later.author_id
-        and (earlier.published_at, earlier.source_message_key) < (later.published_at, later.source_message_key)
+        on (earlier.published_at, earlier.source_message_key) < (later.published_at, later.source_message_key)
         and earlier.published_at >= later.published_at - interval '{{ var("duplicate_window_hours") }} hours'
+        and (
+            earlier.author_identity = later.author_identity
+            {%- if var('cross_network_min_similarity', none) is not none %}
+            or earlier.platform <> later.platform
+                and length(later.duplicate_text_key) >= {{ var('cross_network_min_text_length') }}
+                and similarity(earlier.duplicate_text_key, later.duplicate_text_key)
+                    >= {{ var('cross_network_min_similarity') }}
+            {%- endif %}
+        )
     where similarity(earlier.duplicate_text_key, later.duplicate_text_key) >= {{ var('duplicate_min_similarity') }}
 ),
 
@@ -420,47 +576,93 @@ duplicates as (
     order by source_message_key, earlier_published_at, earlier_message_key
 ),
 
-final as (
+-- the rules' verdict, then the human corrections (classification_overrides), which win
+
+rule_verdicts as (
     select
-        ruled.source_message_key,
-        ruled.platform,
-        ruled.message_kind,
-        ruled.author_id,
-        ruled.author_kind,
-        ruled.author_is_official,
-        ruled.account_key,
-        ruled.account_body_code,
-        ruled.community_key,
-        ruled.community_municipality_code,
-        ruled.thread_root_key,
-        ruled.parent_message_key,
-        ruled.reply_thread_key,
-        ruled.published_at,
-        ruled.detected_at,
-        ruled.loaded_at,
-        ruled.message_text,
-        ruled.message_url,
-        ruled.rule_reason is null and duplicates.source_message_key is null     as is_incident,
+        ruled.*,
+        ruled.rule_reason is null and duplicates.source_message_key is null         as rule_is_incident,
         coalesce(ruled.rule_reason, case when duplicates.source_message_key is not null then 'duplicate' end)
-                                                                                as non_incident_reason,
-        ruled.category_code,
-        case
-            when ruled.rule_reason is null and duplicates.source_message_key is null
-                then coalesce(ruled.named_body_code, ruled.default_body_code)
-        end                                                                     as responsible_body_code,
-        ruled.named_body_code,
-        ruled.municipality_code,
-        ruled.municipality_source,
-        case
-            when ruled.rule_reason is null and duplicates.source_message_key is null
-                then case when ruled.is_high_importance then 'high' else 'normal' end
-        end                                                                     as importance,
-        duplicates.duplicate_of_message_key,
-        ruled.duplicate_text_key,
-        '{{ var("rule_version") }}'::text                                       as rule_version
+                                                                                    as rule_non_incident_reason,
+        duplicates.duplicate_of_message_key
     from ruled
     left join duplicates
         on duplicates.source_message_key = ruled.source_message_key
+),
+
+verdicts as (
+    select
+        rule_verdicts.*,
+        classification_overrides.source_message_key is not null                     as is_overridden,
+        classification_overrides.override_by,
+        classification_overrides.override_reason,
+        coalesce(classification_overrides.is_incident, rule_verdicts.rule_is_incident) as final_is_incident,
+        coalesce(classification_overrides.category_code, rule_verdicts.category_code)  as final_category_code,
+        classification_overrides.responsible_body_code                              as override_body_code,
+        classification_overrides.municipality_code                                  as override_municipality_code,
+        classification_overrides.importance                                         as override_importance,
+        classification_overrides.non_incident_reason                                as override_non_incident_reason
+    from rule_verdicts
+    left join classification_overrides
+        on classification_overrides.source_message_key = rule_verdicts.source_message_key
+),
+
+final as (
+    select
+        verdicts.source_message_key,
+        verdicts.platform,
+        verdicts.message_kind,
+        verdicts.author_id,
+        verdicts.author_kind,
+        verdicts.author_is_official,
+        verdicts.account_key,
+        verdicts.account_body_code,
+        verdicts.community_key,
+        verdicts.community_municipality_code,
+        verdicts.thread_root_key,
+        verdicts.parent_message_key,
+        verdicts.reply_thread_key,
+        verdicts.published_at,
+        verdicts.detected_at,
+        verdicts.loaded_at,
+        verdicts.message_text,
+        verdicts.message_url,
+        verdicts.final_is_incident                                                  as is_incident,
+        case
+            when not verdicts.final_is_incident
+                then coalesce(verdicts.override_non_incident_reason, verdicts.rule_non_incident_reason)
+        end                                                                         as non_incident_reason,
+        verdicts.final_category_code                                                as category_code,
+        case
+            when verdicts.final_is_incident
+                then coalesce(
+                    verdicts.override_body_code, verdicts.named_body_code, final_categories.default_body_code
+                )
+        end                                                                         as responsible_body_code,
+        verdicts.named_body_code,
+        coalesce(verdicts.override_municipality_code, verdicts.municipality_code)   as municipality_code,
+        case
+            when verdicts.override_municipality_code is not null then 'override'
+            else verdicts.municipality_source
+        end                                                                         as municipality_source,
+        case
+            when verdicts.final_is_incident
+                then coalesce(
+                    verdicts.override_importance,
+                    case when verdicts.is_high_importance then 'high' else 'normal' end
+                )
+        end                                                                         as importance,
+        case when not verdicts.final_is_incident then verdicts.duplicate_of_message_key end
+                                                                                    as duplicate_of_message_key,
+        verdicts.duplicate_text_key,
+        verdicts.is_overridden,
+        verdicts.override_by,
+        verdicts.override_reason,
+        '{{ var("rule_version") }}'::text                                           as rule_version,
+        {{ run_started_at_sql() }}                                                  as classified_at
+    from verdicts
+    left join categories as final_categories
+        on final_categories.code = verdicts.final_category_code
 )
 
 select * from final

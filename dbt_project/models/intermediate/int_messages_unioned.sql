@@ -1,11 +1,39 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='source_message_key',
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
+        post_hook=[
+            "{{ index_on(['source_message_key']) }}",
+            "{{ index_on(['loaded_at']) }}",
+        ],
+    )
+}}
+
+{#- Every message of every network as one row. An incremental run re-reads only the objects with a new raw
+    version since the watermark (changed_staging_rows), whatever the size of the history. -#}
+
 with
 
 vk_posts as (
-    select * from {{ ref('stg_vk__posts') }}
+    {{ changed_staging_rows(ref('stg_vk__posts'), 'vk_posts', ['owner_id', 'post_id']) }}
 ),
 
 vk_comments as (
-    select * from {{ ref('stg_vk__comments') }}
+    {{ changed_staging_rows(ref('stg_vk__comments'), 'vk_comments', ['owner_id', 'comment_id']) }}
+),
+
+telegram_messages as (
+    {{ changed_staging_rows(ref('stg_telegram__messages'), 'telegram_messages', ['peer_id', 'message_id']) }}
+),
+
+ok_topics as (
+    {{ changed_staging_rows(ref('stg_ok__topics'), 'ok_topics', ['group_id', 'topic_id']) }}
+),
+
+ok_comments as (
+    {{ changed_staging_rows(ref('stg_ok__comments'), 'ok_comments', ['topic_id', 'comment_id']) }}
 ),
 
 official_accounts as (
@@ -68,11 +96,216 @@ vk_comment_messages as (
     from vk_comments
 ),
 
--- Telegram and OK messages join here as further branches with the same columns.
+-- Telegram: a channel's posts, and the replies in its linked discussion group. The group's copy of a
+-- post (forwarded with saved_from_msg_id) roots the post's thread there: it maps the thread to the post
+-- and is no message of its own.
+
+telegram_usernames as (
+    select community_id::bigint as channel_id, screen_name
+    from monitored_communities
+    where platform = 'telegram'
+    union
+    select account_id::bigint as channel_id, screen_name
+    from official_accounts
+    where platform = 'telegram'
+),
+
+telegram_post_messages as (
+    select
+        telegram_messages.source_message_key,
+        'telegram'                                                          as platform,
+        'post'                                                              as message_kind,
+        coalesce(telegram_messages.sender_id, telegram_messages.peer_id)::text as author_id,
+        case when telegram_messages.sender_peer_type = 'PeerUser' then 'user' else 'community' end
+                                                                            as author_kind,
+        'telegram:' || telegram_messages.peer_id                            as community_key,
+        telegram_messages.source_message_key                                as thread_root_key,
+        null::text                                                          as parent_message_key,
+        null::text                                                          as reply_thread_key,
+        telegram_messages.published_at,
+        telegram_messages.detected_at,
+        telegram_messages.loaded_at,
+        telegram_messages.message_text,
+        case
+            when telegram_usernames.screen_name is not null
+                then 'https://t.me/' || telegram_usernames.screen_name || '/' || telegram_messages.message_id
+            else 'https://t.me/c/' || telegram_messages.peer_id || '/' || telegram_messages.message_id
+        end                                                                 as message_url,
+        false                                                               as is_marked_as_ads,
+        false                                                               as is_deleted
+    from telegram_messages
+    left join telegram_usernames
+        on telegram_usernames.channel_id = telegram_messages.peer_id
+    where telegram_messages.message_type = 'Message'
+        and telegram_messages.is_channel_post
+),
+
+telegram_replies as (
+    select
+        telegram_messages.*,
+        coalesce(telegram_messages.reply_to_top_message_id, telegram_messages.reply_to_message_id)
+                                                                            as root_message_id
+    from telegram_messages
+    where telegram_messages.message_type = 'Message'
+        and telegram_messages.reply_to_message_id is not null
+        and not telegram_messages.is_channel_post
+),
+
+-- the roots of the replies' threads, looked up by key: the group's copies of the channel posts
+telegram_thread_roots as (
+    select
+        roots.peer_id                                                       as discussion_peer_id,
+        roots.message_id                                                    as root_message_id,
+        roots.forwarded_from_peer_id                                        as channel_id,
+        'telegram:' || roots.forwarded_from_peer_id || '/' || roots.forwarded_from_message_id
+                                                                            as post_message_key,
+        roots.forwarded_from_message_id                                     as post_id
+    from (select distinct peer_id, root_message_id from telegram_replies) as wanted
+    cross join lateral (
+        select *
+        from {{ ref('stg_telegram__messages') }} as stored
+        where stored.peer_id = wanted.peer_id
+            and stored.message_id = wanted.root_message_id
+        offset 0  -- the key filter goes down into the view
+    ) as roots
+    where roots.forwarded_from_message_id is not null
+),
+
+telegram_reply_messages as (
+    select
+        telegram_replies.source_message_key,
+        'telegram'                                                          as platform,
+        'comment'                                                           as message_kind,
+        coalesce(telegram_replies.sender_id, telegram_replies.peer_id)::text as author_id,
+        case when telegram_replies.sender_peer_type = 'PeerUser' then 'user' else 'community' end
+                                                                            as author_kind,
+        'telegram:' || coalesce(telegram_thread_roots.channel_id, telegram_replies.peer_id)
+                                                                            as community_key,
+        coalesce(
+            telegram_thread_roots.post_message_key,
+            'telegram:' || telegram_replies.peer_id || '/' || telegram_replies.root_message_id
+        )                                                                   as thread_root_key,
+        case
+            when telegram_replies.reply_to_message_id = telegram_replies.root_message_id
+                then coalesce(
+                    telegram_thread_roots.post_message_key,
+                    'telegram:' || telegram_replies.peer_id || '/' || telegram_replies.root_message_id
+                )
+            else 'telegram:' || telegram_replies.peer_id || '/' || telegram_replies.reply_to_message_id
+        end                                                                 as parent_message_key,
+        -- the discussion is flat: a reply to the post opens a thread, a reply to a reply joins that one
+        case
+            when telegram_replies.reply_to_message_id = telegram_replies.root_message_id
+                then telegram_replies.source_message_key
+            else 'telegram:' || telegram_replies.peer_id || '/' || telegram_replies.reply_to_message_id
+        end                                                                 as reply_thread_key,
+        telegram_replies.published_at,
+        telegram_replies.detected_at,
+        telegram_replies.loaded_at,
+        telegram_replies.message_text,
+        case
+            when telegram_usernames.screen_name is not null and telegram_thread_roots.post_id is not null
+                then 'https://t.me/' || telegram_usernames.screen_name || '/' || telegram_thread_roots.post_id
+                    || '?comment=' || telegram_replies.message_id
+            else 'https://t.me/c/' || telegram_replies.peer_id || '/' || telegram_replies.message_id
+        end                                                                 as message_url,
+        false                                                               as is_marked_as_ads,
+        false                                                               as is_deleted
+    from telegram_replies
+    left join telegram_thread_roots
+        on telegram_thread_roots.discussion_peer_id = telegram_replies.peer_id
+        and telegram_thread_roots.root_message_id = telegram_replies.root_message_id
+    left join telegram_usernames
+        on telegram_usernames.channel_id = telegram_thread_roots.channel_id
+),
+
+-- OK: topics of a group, and the comments on each topic
+
+ok_topic_messages as (
+    select
+        source_message_key,
+        'ok'                                                                as platform,
+        'post'                                                              as message_kind,
+        coalesce(author_id, group_id)::text                                 as author_id,
+        case when author_type = 'group' then 'community' else 'user' end    as author_kind,
+        'ok:' || group_id                                                   as community_key,
+        source_message_key                                                  as thread_root_key,
+        null::text                                                          as parent_message_key,
+        null::text                                                          as reply_thread_key,
+        published_at,
+        detected_at,
+        loaded_at,
+        message_text,
+        'https://ok.ru/group/' || group_id || '/topic/' || topic_id         as message_url,
+        is_marked_as_ads,
+        false                                                               as is_deleted
+    from ok_topics
+),
+
+-- the group of each comment: the registered source that read it (`ok:<group id>`); for comments loaded
+-- otherwise (files), the topic's group
+ok_comment_topics as (
+    select wanted.topic_id, coalesce(wanted.source_group_id, topics.group_id) as group_id
+    from (
+        select distinct
+            topic_id,
+            case when source_id ~ '^ok:[0-9]+$' then substr(source_id, 4)::bigint end as source_group_id
+        from ok_comments
+    ) as wanted
+    left join lateral (
+        select stored.group_id
+        from {{ ref('stg_ok__topics') }} as stored
+        where wanted.source_group_id is null
+            and stored.topic_id = wanted.topic_id
+        limit 1
+    ) as topics on true
+),
+
+ok_comment_messages as (
+    select
+        ok_comments.source_message_key,
+        'ok'                                                                as platform,
+        'comment'                                                           as message_kind,
+        ok_comments.author_id::text                                         as author_id,
+        case when ok_comments.author_type = 'group' then 'community' else 'user' end
+                                                                            as author_kind,
+        'ok:' || ok_topics.group_id                                         as community_key,
+        ok_comments.topic_message_key                                       as thread_root_key,
+        case
+            when ok_comments.reply_to_comment_id is not null
+                then 'ok:comment/' || ok_comments.topic_id || '/' || ok_comments.reply_to_comment_id
+            else ok_comments.topic_message_key
+        end                                                                 as parent_message_key,
+        case
+            when ok_comments.reply_to_comment_id is not null
+                then 'ok:comment/' || ok_comments.topic_id || '/' || ok_comments.reply_to_comment_id
+            else ok_comments.source_message_key
+        end                                                                 as reply_thread_key,
+        ok_comments.published_at,
+        ok_comments.detected_at,
+        ok_comments.loaded_at,
+        ok_comments.message_text,
+        'https://ok.ru/group/' || coalesce(ok_topics.group_id::text, 'unknown') || '/topic/' || ok_comments.topic_id
+                                                                            as message_url,
+        false                                                               as is_marked_as_ads,
+        false                                                               as is_deleted
+    from ok_comments
+    left join ok_comment_topics as ok_topics
+        on ok_topics.topic_id = ok_comments.topic_id
+),
+
 unioned as (
     select * from vk_post_messages
     union all
     select * from vk_comment_messages
+    union all
+    select * from telegram_post_messages
+    union all
+    select * from telegram_reply_messages
+    union all
+    select * from ok_topic_messages
+    union all
+    select * from ok_comment_messages
 ),
 
 final as (

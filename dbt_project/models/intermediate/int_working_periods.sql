@@ -1,4 +1,9 @@
-{{ config(materialized='table') }}
+{{
+    config(
+        materialized='table',
+        post_hook=["create index if not exists {{ this.name }}_start_idx on {{ this }} (period_start_at)"],
+    )
+}}
 
 {#- The working-time axis of SLA deadlines; the same SQL runs inside the add_working_minutes macro. -#}
 with

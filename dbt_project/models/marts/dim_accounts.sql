@@ -8,7 +8,14 @@ vk_groups as (
     select * from {{ ref('stg_vk__groups') }}
 ),
 
--- Telegram channels and OK groups join here when their staging exists.
+telegram_channels as (
+    select * from {{ ref('stg_telegram__channels') }}
+),
+
+ok_groups as (
+    select * from {{ ref('stg_ok__groups') }}
+),
+
 platform_metadata as (
     select
         'vk:' || owner_id      as account_key,
@@ -26,6 +33,40 @@ platform_metadata as (
         deactivated_reason,
         loaded_at              as metadata_loaded_at
     from vk_groups
+    union all
+    select
+        'telegram:' || channel_id                       as account_key,
+        channel_title                                   as platform_name,
+        username                                        as platform_screen_name,
+        is_verified,
+        has_photo,
+        null::boolean                                   as is_cover_enabled,
+        description,
+        null::text                                      as site,
+        null::int                                       as contact_count,
+        subscriber_count                                as member_count,
+        null::int                                       as access_level,
+        null::int                                       as wall_mode,
+        null::text                                      as deactivated_reason,
+        loaded_at                                       as metadata_loaded_at
+    from telegram_channels
+    union all
+    select
+        'ok:' || group_id                               as account_key,
+        group_name                                      as platform_name,
+        screen_name                                     as platform_screen_name,
+        null::boolean                                   as is_verified,
+        avatar_url is not null                          as has_photo,
+        has_main_photo                                  as is_cover_enabled,
+        description,
+        site,
+        (phone is not null)::int + (address is not null)::int as contact_count,
+        member_count,
+        case access_type when 'OPEN' then 0 when 'CLOSED' then 1 else 2 end as access_level,
+        null::int                                       as wall_mode,
+        null::text                                      as deactivated_reason,
+        loaded_at                                       as metadata_loaded_at
+    from ok_groups
 ),
 
 final as (

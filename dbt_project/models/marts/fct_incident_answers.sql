@@ -4,9 +4,7 @@
         unique_key='incident_id',
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
-        post_hook=[
-            "delete from {{ this }} as mart where not exists (select 1 from {{ ref('fct_incidents') }} as incidents where incidents.incident_id = mart.incident_id)"
-        ],
+        post_hook=["{{ index_on(['incident_id']) }}", "{{ index_on(['evaluated_at']) }}"],
     )
 }}
 
@@ -19,7 +17,7 @@ with
 incidents as (
     select * from {{ ref('fct_incidents') }}
     {% if is_incremental() %}
-    where evaluated_at >= (select coalesce(max(evaluated_at), '-infinity'::timestamptz) from {{ this }})
+    where evaluated_at >= {{ processed_since('evaluated_at') }}
     {% endif %}
 ),
 

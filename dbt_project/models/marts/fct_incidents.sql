@@ -5,13 +5,15 @@
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
         post_hook=[
-            "delete from {{ this }} as mart where not exists (select 1 from {{ ref('int_messages_classified') }} as classified where classified.source_message_key = mart.source_message_key and classified.is_incident)"
+            "{{ index_on(['incident_id']) }}",
+            "{{ index_on(['evaluated_at']) }}",
+            "{{ index_on(['published_at']) }}",
+            "{{ delete_no_longer_incidents() }}",
         ],
     )
 }}
 
-{#- An incremental run re-evaluates every incident except those already closed (a final answer seen)
-    from the same message version under the same rule_version, evaluated no later than as_of_at. -#}
+{#- An incremental run copies the incidents int_incidents_evaluated (re)evaluated in its latest run. -#}
 
 with
 
@@ -23,15 +25,7 @@ to_evaluate as (
     select *
     from evaluated
     {% if is_incremental() %}
-    where not exists (
-        select 1
-        from {{ this }} as mart
-        where mart.source_message_key = evaluated.source_message_key
-            and mart.final_answer_at is not null
-            and mart.loaded_at = evaluated.loaded_at
-            and mart.rule_version = evaluated.rule_version
-            and mart.evaluated_at <= evaluated.evaluated_at
-    )
+    where evaluated_at >= {{ processed_since('evaluated_at') }}
     {% endif %}
 ),
 
@@ -58,7 +52,13 @@ final as (
         evaluated_at,
         loaded_at,
         {{ author_pseudonym('platform', 'author_id') }}         as author_key,
-        message_text
+        -- a VK mention names a citizen by id: keep the name, drop the id
+        regexp_replace(message_text, '\[id[0-9]+\|([^]]*)\]', '\1', 'g') as message_text,
+        working_hours_to_first_answer,
+        merged_message_count,
+        is_overridden,
+        override_by,
+        override_reason
     from to_evaluate
 )
 

@@ -4,11 +4,11 @@
         unique_key='source_message_key',
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
-        post_hook=[
-            "delete from {{ this }} as mart where not exists (select 1 from {{ ref('int_messages_classified') }} as classified where classified.source_message_key = mart.source_message_key)"
-        ],
+        post_hook=["{{ index_on(['source_message_key']) }}", "{{ index_on(['classified_at']) }}"],
     )
 }}
+
+{#- An incremental run copies the rows int_messages_classified wrote since the last one (classified_at). -#}
 
 with
 
@@ -20,13 +20,7 @@ changed as (
     select *
     from classified
     {% if is_incremental() %}
-    where not exists (
-        select 1
-        from {{ this }} as mart
-        where mart.source_message_key = classified.source_message_key
-            and mart.loaded_at = classified.loaded_at
-            and mart.rule_version = classified.rule_version
-    )
+    where classified_at > {{ processed_since('classified_at') }}
     {% endif %}
 ),
 
@@ -47,7 +41,11 @@ final as (
         detected_at,
         loaded_at,
         municipality_source,
-        duplicate_of_message_key
+        duplicate_of_message_key,
+        is_overridden,
+        override_by,
+        override_reason,
+        classified_at
     from changed
 )
 

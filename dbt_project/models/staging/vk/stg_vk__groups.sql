@@ -39,6 +39,20 @@ renamed as (
                 then jsonb_array_length(payload -> 'contacts')
             else 0
         end                                                        as contact_count,
+        (
+            select string_agg(contact ->> 'phone', ', ' order by position)
+            from jsonb_array_elements(
+                case when jsonb_typeof(payload -> 'contacts') = 'array' then payload -> 'contacts' else '[]' end
+            ) with ordinality as contacts (contact, position)
+            where coalesce(contact ->> 'phone', '') <> ''
+        )                                                          as contact_phones,
+        (
+            select string_agg(contact ->> 'email', ', ' order by position)
+            from jsonb_array_elements(
+                case when jsonb_typeof(payload -> 'contacts') = 'array' then payload -> 'contacts' else '[]' end
+            ) with ordinality as contacts (contact, position)
+            where coalesce(contact ->> 'email', '') <> ''
+        )                                                          as contact_emails,
         (payload ->> 'members_count')::int                         as member_count,
         (payload ->> 'wall')::int                                  as wall_mode,
         source_id,

@@ -1,0 +1,37 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='source_message_key',
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
+        post_hook=[
+            "{{ index_on(['source_message_key']) }}",
+            "{{ index_on(['merged_at']) }}",
+            "{{ delete_no_longer_incidents(keep_duplicates=true) }}",
+        ],
+    )
+}}
+
+with
+
+incident_messages as (
+    select * from {{ ref('int_incident_messages') }}
+    {% if is_incremental() %}
+    where classified_at > {{ processed_since('merged_at') }}
+    {% endif %}
+),
+
+final as (
+    select
+        md5(incident_message_key)   as incident_id,
+        source_message_key,
+        is_primary,
+        merge_depth,
+        platform,
+        message_url,
+        published_at,
+        classified_at               as merged_at
+    from incident_messages
+)
+
+select * from final

@@ -1,0 +1,138 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='rating_key',
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
+        post_hook=["{{ index_on(['rating_key']) }}"],
+    )
+}}
+
+{#- The monthly rating of the bodies (REGULATION.md), per body and municipality and per body in all:
+    first answers on time, working hours to the first answer, overdue, final answers on time, and a
+    green/yellow/red zone. A body is rated with var rating_min_incidents (2) or more incidents.
+    Months are Moscow calendar months of publication. Shares count the incidents whose deadline has come
+    (answered, or unanswered past the deadline); open ones not yet due are left out.
+    With var rating_as_of_at set (an ISO instant), the statuses come from snap_incident_status as they
+    were at that instant, so a month's rating can be recomputed exactly as it was published (run it with
+    --full-refresh, and again without the var to come back to the current rating).
+    An incremental run recomputes the months of the incidents evaluated since its last run. -#}
+
+with
+
+{% if var('rating_as_of_at', none) %}
+incidents as (
+    select *
+    from {{ ref('snap_incident_status') }}
+    where dbt_valid_from <= '{{ var("rating_as_of_at") }}'::timestamptz
+        and (dbt_valid_to is null or dbt_valid_to > '{{ var("rating_as_of_at") }}'::timestamptz)
+),
+{% elif is_incremental() %}
+-- the months of the incidents evaluated since the last run, recomputed whole
+touched_months as (
+    select
+        min(date_trunc('month', published_at at time zone 'Europe/Moscow')) as first_month,
+        max(date_trunc('month', published_at at time zone 'Europe/Moscow')) as last_month
+    from {{ ref('fct_incidents') }}
+    where evaluated_at >= {{ processed_since('statuses_evaluated_at') }}
+),
+
+incidents as (
+    select fct_incidents.*
+    from {{ ref('fct_incidents') }} as fct_incidents
+    cross join touched_months
+    where fct_incidents.published_at >= touched_months.first_month at time zone 'Europe/Moscow'
+        and fct_incidents.published_at < (touched_months.last_month + interval '1 month') at time zone 'Europe/Moscow'
+),
+{% else %}
+incidents as (
+    select * from {{ ref('fct_incidents') }}
+),
+{% endif %}
+
+rated_incidents as (
+    select
+        date_trunc('month', published_at at time zone 'Europe/Moscow')::date    as rating_month,
+        responsible_body_code,
+        municipality_code,
+        sla_status,
+        working_hours_to_first_answer,
+        final_answer_at is not null and final_answer_at <= final_deadline_at     as is_final_on_time,
+        final_answer_at is not null or final_deadline_at < evaluated_at          as is_final_due,
+        sla_status <> 'open'                                                     as is_first_due,
+        evaluated_at
+    from incidents
+    where responsible_body_code is not null
+),
+
+measured as (
+    select
+        rating_month,
+        responsible_body_code,
+        municipality_code,
+        case when grouping(municipality_code) = 1 then 'body' else 'body_municipality' end  as rating_scope,
+        count(*)::integer                                                            as incident_count,
+        count(*) filter (where is_first_due)::integer                                as due_incident_count,
+        count(*) filter (where sla_status = 'answered_on_time')::integer             as first_answers_on_time_count,
+        count(*) filter (where sla_status = 'overdue')::integer                      as overdue_count,
+        round(avg(working_hours_to_first_answer), 2)                                 as mean_working_hours_to_first_answer,
+        round(
+            (percentile_cont(0.5) within group (order by working_hours_to_first_answer))::numeric, 2
+        )                                                                            as median_working_hours_to_first_answer,
+        count(*) filter (where is_final_due)::integer                                as final_due_count,
+        count(*) filter (where is_final_due and is_final_on_time)::integer           as final_answers_on_time_count,
+        max(evaluated_at)                                                            as statuses_evaluated_at
+    from rated_incidents
+    group by grouping sets (
+        (rating_month, responsible_body_code),
+        (rating_month, responsible_body_code, municipality_code)
+    )
+),
+
+shares as (
+    select
+        *,
+        round(first_answers_on_time_count::numeric / nullif(due_incident_count, 0), 4)  as first_answers_on_time_share,
+        round(overdue_count::numeric / nullif(due_incident_count, 0), 4)                 as overdue_share,
+        round(final_answers_on_time_count::numeric / nullif(final_due_count, 0), 4)      as final_answers_on_time_share,
+        incident_count >= {{ var('rating_min_incidents') }}                              as is_rated
+    from measured
+    -- incidents without a municipality count in the body's total only
+    where rating_scope = 'body' or municipality_code is not null
+),
+
+final as (
+    select
+        md5(rating_month || '|' || responsible_body_code || '|' || coalesce(municipality_code, '*'))
+                                                    as rating_key,
+        rating_month,
+        responsible_body_code,
+        municipality_code,
+        rating_scope,
+        incident_count,
+        due_incident_count,
+        first_answers_on_time_count,
+        first_answers_on_time_share,
+        mean_working_hours_to_first_answer,
+        median_working_hours_to_first_answer,
+        overdue_count,
+        overdue_share,
+        final_due_count,
+        final_answers_on_time_count,
+        final_answers_on_time_share,
+        is_rated,
+        case
+            when not is_rated or first_answers_on_time_share is null then null
+            when first_answers_on_time_share < {{ var('rating_red_below_on_time_share') }}
+                or overdue_share > {{ var('rating_red_above_overdue_share') }}
+                then 'red'
+            when first_answers_on_time_share >= {{ var('rating_green_min_on_time_share') }}
+                and overdue_share <= {{ var('rating_green_max_overdue_share') }}
+                then 'green'
+            else 'yellow'
+        end                                         as rating_zone,
+        statuses_evaluated_at
+    from shares
+)
+
+select * from final
