@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from . import fct_incidents
+from . import account_compliance, fct_incidents
 
 if TYPE_CHECKING:
     from great_expectations import ExpectationSuite
@@ -26,4 +26,7 @@ class SuiteEntry:
     schema: str | None = None  # None: the schema the gate is asked to check (marts by default)
 
 
-SUITES: tuple[SuiteEntry, ...] = (SuiteEntry(table="fct_incidents", build_suite=fct_incidents.build_suite),)
+SUITES: tuple[SuiteEntry, ...] = (
+    SuiteEntry(table="fct_incidents", build_suite=fct_incidents.build_suite),
+    SuiteEntry(table="mart_account_compliance_daily", build_suite=account_compliance.build_suite),
+)

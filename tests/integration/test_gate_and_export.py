@@ -47,6 +47,19 @@ create table {schema}.fct_incidents (
     clock_start_at        timestamptz
 )
 """
+# the compliance mart the gate also checks (issue #5): its columns, empty
+COMPLIANCE_DAILY = (
+    "create table {schema}.mart_account_compliance_daily (compliance_date date, body_code text, platform text,"
+    " body_name_ru text, tier text, account_key text, account_score_pct numeric, body_score_pct numeric,"
+    " is_compliant boolean, failed_check_codes text, not_evaluated_check_codes text,"
+    " not_applicable_check_codes text, "
+    + ", ".join(
+        f"acc{n:02d}_status text, acc{n:02d}_is_passed boolean, acc{n:02d}_value numeric,"
+        f" acc{n:02d}_threshold numeric, acc{n:02d}_explanation_ru text"
+        for n in range(1, 11)
+    )
+    + ")"
+)
 KRAI = " Краснодарского края"
 BODIES = [
     ("mintrans", "Министерство транспорта и дорожного хозяйства Краснодарского края"),
@@ -124,6 +137,7 @@ def schema(warehouse) -> Iterator[str]:
         conn.execute(sql.SQL("create schema {}").format(ident))
         try:
             conn.execute(sql.SQL(FCT_INCIDENTS).format(schema=ident))
+            conn.execute(sql.SQL(COMPLIANCE_DAILY).format(schema=ident))
             for table, rows in (("dim_executive_bodies", BODIES), ("categories", CATEGORIES)):
                 conn.execute(sql.SQL("create table {} (code text primary key, name_ru text)").format(
                     sql.Identifier(name, table)))  # fmt: skip
@@ -178,8 +192,8 @@ def test_gate_passes_on_good_rows(schema: str) -> None:
 
     assert result.success, result.summary()
     assert result.failures == []
-    assert result.tables == 1
-    assert result.summary() == f"gate passed: {result.expectations} expectations on 1 tables"
+    assert result.tables == 2
+    assert result.summary() == f"gate passed: {result.expectations} expectations on 2 tables"
     with server.connect("admin") as conn:
         recorded = conn.execute(
             "select success, failures from ops.gate_runs where schema_name = %s order by run_at desc limit 1",
@@ -234,7 +248,9 @@ def test_xlsx_has_the_summary_per_body_and_the_incident_list(schema: str, tmp_pa
     xlsx = _export(schema, tmp_path)[0]
     workbook = openpyxl.load_workbook(xlsx)
 
-    assert workbook.sheetnames == [labels_ru.SHEET_SUMMARY, labels_ru.SHEET_INCIDENTS]
+    assert workbook.sheetnames == [labels_ru.SHEET_SUMMARY, labels_ru.SHEET_INCIDENTS, labels_ru.SHEET_ACCOUNTS]
+    accounts = [row[0] for row in workbook[labels_ru.SHEET_ACCOUNTS].iter_rows(values_only=True)]
+    assert labels_ru.NO_ACCOUNT_DATA in accounts  # the mart is empty here
     summary = _summary_rows(workbook[labels_ru.SHEET_SUMMARY])
     mintrans = "Министерство транспорта и дорожного хозяйства Краснодарского края"
     # total, on time, late, overdue, open, % on time, mean hours to the first answer

@@ -17,7 +17,7 @@ from socmon.reports.export_log import record_export
 from socmon.reports.html import write_html_report
 from socmon.reports.model import Report
 from socmon.reports.period import MOSCOW, report_period
-from socmon.reports.queries import fetch_incidents
+from socmon.reports.queries import fetch_account_compliance, fetch_incidents
 from socmon.reports.xlsx import write_workbook
 
 __all__ = ["GateFailed", "export_if_gate_passes", "export_period"]
@@ -48,7 +48,10 @@ def export_period(
     """
     covered = report_period(period, day)
     incidents = fetch_incidents(covered, schema=schema, reference_schema=reference_schema)
-    report = Report(period=covered, incidents=tuple(incidents), generated_at=datetime.now(MOSCOW))
+    accounts = fetch_account_compliance(covered, schema=schema, reference_schema=reference_schema)
+    report = Report(
+        period=covered, incidents=tuple(incidents), generated_at=datetime.now(MOSCOW), accounts=accounts
+    )
     target = (out_dir or settings().out_dir) / covered.key
     paths = _write_atomically(report, target)
     record_export(report, paths, schema)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from socmon.reports.period import ReportPeriod
 
@@ -33,12 +33,37 @@ class Incident:
 
 
 @dataclass(frozen=True)
+class AccountFailure:
+    """One failed check of a body's account in a network (marts.mart_account_compliance_daily)."""
+
+    body_code: str
+    body_name: str
+    platform: str
+    account_key: str | None
+    screen_name: str | None
+    check_code: str
+    check_name: str
+    explanation: str
+    account_score_pct: float | None
+    body_score_pct: float | None
+
+
+@dataclass(frozen=True)
+class AccountCompliance:
+    """The failures of the official accounts on one day of the compliance mart (None: no day yet)."""
+
+    day: date | None
+    failures: tuple[AccountFailure, ...] = ()
+
+
+@dataclass(frozen=True)
 class Report:
     """Everything an export file is made from."""
 
     period: ReportPeriod
     incidents: tuple[Incident, ...]
     generated_at: datetime
+    accounts: AccountCompliance = AccountCompliance(day=None)
 
     @property
     def rule_versions(self) -> tuple[str, ...]:

@@ -11,6 +11,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from socmon.reports import labels_ru
+from socmon.reports.accounts import write_accounts_sheet
 from socmon.reports.figures import Figures, figures_by_body, overall_figures
 from socmon.reports.incident_rows import LINK_COLUMN, incident_cells
 from socmon.reports.model import Report
@@ -83,7 +84,7 @@ def write_incidents_sheet(workbook: Workbook, report: Report) -> None:
     _set_widths(sheet, INCIDENT_WIDTHS)
 
 
-SHEET_WRITERS: tuple[SheetWriter, ...] = (write_summary_sheet, write_incidents_sheet)
+SHEET_WRITERS: tuple[SheetWriter, ...] = (write_summary_sheet, write_incidents_sheet, write_accounts_sheet)
 
 
 def write_workbook(report: Report, path: Path, sheet_writers: Sequence[SheetWriter] = SHEET_WRITERS) -> None:
