@@ -81,6 +81,12 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(days=args.days)
 
 
+def _eval(args: argparse.Namespace) -> int:
+    from socmon.evaluation import run_evaluation
+
+    return run_evaluation([Path(p) for p in args.sets] or None, show_errors=args.show_errors)
+
+
 def _sandbox(args: argparse.Namespace) -> int:
     from socmon.sandbox.server import serve_forever
 
@@ -137,6 +143,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="the whole pipeline on generated sandbox data")
     demo.add_argument("--days", type=int, default=3)
     demo.set_defaults(func=_demo)
+
+    evaluation = sub.add_parser("eval", help="precision, recall and accuracy of the classifier on labelled sets")
+    evaluation.add_argument("sets", nargs="*", help="JSONL files (default: tests/data/incident_*_set.jsonl)")
+    evaluation.add_argument("--show-errors", action="store_true", help="list the misclassified messages")
+    evaluation.set_defaults(func=_eval)
 
     sandbox = sub.add_parser("sandbox", help="serve the sandbox VK API emulator in the foreground")
     sandbox.add_argument("--port", type=int, default=None)
