@@ -18,13 +18,15 @@ from pathlib import Path
 
 os.environ.setdefault("SOCMON_PG_DATABASE", "socmon_bench")
 
-from socmon.warehouse import server  # noqa: E402
-from socmon.warehouse.loader import ENTITIES, load_records, prepare  # noqa: E402
+from socmon.warehouse import server
+from socmon.warehouse.loader import ENTITIES, load_records, prepare
 
-WORDS = (
-    "в Армавире третий день нет воды когда починят дорогу на улице Красной яма глубокая машину повредил "
-    "мусор не вывозят неделю администрация ответьте пожалуйста автобус не пришёл опять 😡 #Краснодар"
-).split()
+SAMPLE_TEXT = (
+    "в Армавире третий день нет воды когда починят дорогу на улице Красной яма глубокая машину",
+    "повредил мусор не вывозят неделю администрация ответьте пожалуйста автобус не пришёл опять 😡",
+    "#Краснодар",
+)
+WORDS = " ".join(SAMPLE_TEXT).split()
 
 
 def synthetic_posts(count: int, seed: int = 1) -> list[dict]:
@@ -34,11 +36,18 @@ def synthetic_posts(count: int, seed: int = 1) -> list[dict]:
         owner = -(100_000 + i % 500)
         posts.append(
             {
-                "id": i + 1, "owner_id": owner, "from_id": rng.randint(1, 10**8), "date": 1_764_000_000 + i,
-                "post_type": "post", "text": " ".join(rng.choices(WORDS, k=rng.randint(8, 60))),
+                "id": i + 1,
+                "owner_id": owner,
+                "from_id": rng.randint(1, 10**8),
+                "date": 1_764_000_000 + i,
+                "post_type": "post",
+                "text": " ".join(rng.choices(WORDS, k=rng.randint(8, 60))),
                 "comments": {"count": rng.randint(0, 30), "can_post": 1},
-                "likes": {"count": rng.randint(0, 500), "can_like": 1}, "reposts": {"count": rng.randint(0, 20)},
-                "views": {"count": rng.randint(10, 50_000)}, "attachments": [], "inner_type": "wall_wallpost",
+                "likes": {"count": rng.randint(0, 500), "can_like": 1},
+                "reposts": {"count": rng.randint(0, 20)},
+                "views": {"count": rng.randint(10, 50_000)},
+                "attachments": [],
+                "inner_type": "wall_wallpost",
             }
         )
     return posts
@@ -66,15 +75,26 @@ def copy_with_psql(posts: list[dict]) -> float:
             row = prepare(post, entity)
             payload = row.payload.replace(b"\\", b"\\\\")  # COPY's text format doubles backslashes
             owner_id, post_id = row.key
-            f.write(b"%d\t%d\t%s\t%s\tbench\tbench-psql\n" % (owner_id, post_id, payload, row.payload_hash.encode()))
+            f.write(
+                b"%d\t%d\t%s\t%s\tbench\tbench-psql\n"
+                % (owner_id, post_id, payload, row.payload_hash.encode())
+            )
         path = Path(f.name)
     try:
         with server.connect("loader") as conn:
             empty(conn)
         started = time.perf_counter()
         subprocess.run(
-            ["psql", server.url("loader"), "-q", "-v", "ON_ERROR_STOP=1", "-c",
-             f"\\copy raw.vk_posts (owner_id, post_id, payload, payload_hash, source_id, load_id) from '{path}'"],
+            [
+                "psql",
+                server.url("loader"),
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-c",
+                "\\copy raw.vk_posts (owner_id, post_id, payload, payload_hash, source_id, load_id)"
+                f" from '{path}'",
+            ],
             check=True,
         )
         return time.perf_counter() - started

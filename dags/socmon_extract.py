@@ -34,7 +34,9 @@ def socmon_extract():
         return due_source_batches(platform)
 
     @task(outlets=[RAW_MESSAGES])
-    def extract(sources: list[dict], platform: str, params=None, data_interval_start=None, data_interval_end=None):
+    def extract(
+        sources: list[dict], platform: str, params=None, data_interval_start=None, data_interval_end=None
+    ):
         from socmon.sources import extract_batch_into_raw
         from socmon.sources.factory import extractor_from_airflow
 

@@ -15,6 +15,7 @@ def socmon_publish():
     @task
     def quality_gate() -> None:
         from airflow.sdk.exceptions import AirflowFailException
+
         from socmon.quality.gate import run_gate
 
         result = run_gate()

@@ -13,6 +13,7 @@ from functools import cache
 import great_expectations as gx
 import great_expectations.expectations as gxe
 import yaml
+
 from socmon.config import settings
 
 from .reference_codes import reference_codes

@@ -144,7 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--days", type=int, default=3)
     demo.set_defaults(func=_demo)
 
-    evaluation = sub.add_parser("eval", help="precision, recall and accuracy of the classifier on labelled sets")
+    evaluation = sub.add_parser(
+        "eval", help="precision, recall and accuracy of the classifier on labelled sets"
+    )
     evaluation.add_argument("sets", nargs="*", help="JSONL files (default: tests/data/incident_*_set.jsonl)")
     evaluation.add_argument("--show-errors", action="store_true", help="list the misclassified messages")
     evaluation.set_defaults(func=_eval)

@@ -52,7 +52,9 @@ def run_demo(days: int = 3) -> int:
             window_start = datetime.combine(day, datetime.min.time(), MOSCOW)
             window_end = window_start + timedelta(days=1)
             dags_test(
-                "socmon_extract", window_end, env,
+                "socmon_extract",
+                window_end,
+                env,
                 conf={"window_start": window_start.isoformat(), "window_end": window_end.isoformat()},
                 log_file=logs / f"socmon_extract-{day}.log",
             )

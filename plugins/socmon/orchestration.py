@@ -40,7 +40,9 @@ def airflow_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def _airflow(args: list[str], env: dict[str, str], log_file: Path | None = None) -> subprocess.CompletedProcess:
+def _airflow(
+    args: list[str], env: dict[str, str], log_file: Path | None = None
+) -> subprocess.CompletedProcess:
     airflow = Path(sys.executable).with_name("airflow")
     result = subprocess.run([str(airflow), *args], env=env, capture_output=True, text=True)
     if log_file:
@@ -77,7 +79,10 @@ def _airflow_version() -> str:
 
 
 def dags_test(
-    dag_id: str, logical_date: datetime, env: dict[str, str], conf: dict | None = None,
+    dag_id: str,
+    logical_date: datetime,
+    env: dict[str, str],
+    conf: dict | None = None,
     log_file: Path | None = None,
 ) -> str:
     """Run one DAG run to the end; raise DagRunFailed with the log's tail when it does not succeed."""

@@ -13,8 +13,12 @@ def warehouse():
     creds = server.credentials()
     s = settings()
     with psycopg.connect(
-        host=s.pg_host, port=s.pg_port, dbname="postgres", user=server.OWNER,
-        password=creds[server.OWNER], autocommit=True,
+        host=s.pg_host,
+        port=s.pg_port,
+        dbname="postgres",
+        user=server.OWNER,
+        password=creds[server.OWNER],
+        autocommit=True,
     ) as conn:
         conn.execute(f'drop database if exists "{s.database}" with (force)')
     roles.ensure_database(creds)

@@ -17,6 +17,7 @@ from typing import Any
 import openpyxl
 import pytest
 from psycopg.rows import dict_row
+
 from socmon.quality.gate import run_gate
 from socmon.reports import labels_ru
 from socmon.reports.export import export_period

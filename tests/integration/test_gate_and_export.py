@@ -12,6 +12,7 @@ import openpyxl
 import psycopg
 import pytest
 from psycopg import sql
+
 from socmon.quality.gate import GateFailed, run_gate
 from socmon.reports import export as export_module
 from socmon.reports import labels_ru
@@ -49,7 +50,8 @@ create table {schema}.fct_incidents (
 """
 # the compliance mart the gate also checks (issue #5): its columns, empty
 COMPLIANCE_DAILY = (
-    "create table {schema}.mart_account_compliance_daily (compliance_date date, body_code text, platform text,"
+    "create table {schema}.mart_account_compliance_daily (compliance_date date, body_code text,"
+    " platform text,"
     " body_name_ru text, tier text, account_key text, account_score_pct numeric, body_score_pct numeric,"
     " is_compliant boolean, failed_check_codes text, not_evaluated_check_codes text,"
     " not_applicable_check_codes text, "
@@ -248,7 +250,11 @@ def test_xlsx_has_the_summary_per_body_and_the_incident_list(schema: str, tmp_pa
     xlsx = _export(schema, tmp_path)[0]
     workbook = openpyxl.load_workbook(xlsx)
 
-    assert workbook.sheetnames == [labels_ru.SHEET_SUMMARY, labels_ru.SHEET_INCIDENTS, labels_ru.SHEET_ACCOUNTS]
+    assert workbook.sheetnames == [
+        labels_ru.SHEET_SUMMARY,
+        labels_ru.SHEET_INCIDENTS,
+        labels_ru.SHEET_ACCOUNTS,
+    ]
     accounts = [row[0] for row in workbook[labels_ru.SHEET_ACCOUNTS].iter_rows(values_only=True)]
     assert labels_ru.NO_ACCOUNT_DATA in accounts  # the mart is empty here
     summary = _summary_rows(workbook[labels_ru.SHEET_SUMMARY])

@@ -4,6 +4,7 @@ import json
 from datetime import date, datetime, timedelta
 
 import pytest
+
 from socmon.sandbox.ok_emulator import OkEmulator
 from socmon.sandbox.social_world import MOSCOW, generate_social_world
 from socmon.sandbox.telegram_fake import FakeTelegramClient

@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from socmon.config import settings
-from socmon.warehouse.loader import ENTITIES
 from socmon.orchestration import airflow_environment, dags_test, ensure_airflow
 from socmon.sandbox import generate_world, running_sandbox
+from socmon.warehouse.loader import ENTITIES
 
 pytestmark = pytest.mark.integration
 
@@ -28,7 +28,9 @@ def day_window(day: date) -> dict:
 
 
 def raw_counts(conn) -> tuple[int, int]:
-    return conn.execute("select (select count(*) from raw.vk_posts), (select count(*) from raw.vk_comments)").fetchone()
+    return conn.execute(
+        "select (select count(*) from raw.vk_posts), (select count(*) from raw.vk_comments)"
+    ).fetchone()
 
 
 @pytest.fixture(scope="module")
@@ -48,17 +50,24 @@ def pipeline(warehouse, world, tmp_path_factory):
         for offset in range(DAYS):
             day = FIRST_DAY + timedelta(days=offset)
             window_end = datetime.fromisoformat(day_window(day)["window_end"])
-            dags_test("socmon_extract", window_end, env, conf=day_window(day), log_file=logs / f"extract-{day}.log")
+            dags_test(
+                "socmon_extract", window_end, env, conf=day_window(day), log_file=logs / f"extract-{day}.log"
+            )
         with warehouse.connect("admin") as conn:
             counts_after_first_pass = raw_counts(conn)
         # the same window again: nothing new may appear
         last_day = FIRST_DAY + timedelta(days=DAYS - 1)
         dags_test(
-            "socmon_extract", datetime.fromisoformat(day_window(last_day)["window_end"]) + timedelta(hours=1),
-            env, conf=day_window(last_day), log_file=logs / "extract-again.log",
+            "socmon_extract",
+            datetime.fromisoformat(day_window(last_day)["window_end"]) + timedelta(hours=1),
+            env,
+            conf=day_window(last_day),
+            log_file=logs / "extract-again.log",
         )
     dags_test("socmon_transform", datetime.now(MOSCOW), env, log_file=logs / "transform.log")
-    publish_at = datetime.combine(FIRST_DAY + timedelta(days=DAYS), datetime.min.time(), MOSCOW).replace(hour=9)
+    publish_at = datetime.combine(FIRST_DAY + timedelta(days=DAYS), datetime.min.time(), MOSCOW).replace(
+        hour=9
+    )
     dags_test("socmon_publish", publish_at, env, log_file=logs / "publish.log")
     return {"env": env, "counts_after_first_pass": counts_after_first_pass}
 
@@ -77,7 +86,9 @@ def test_every_generated_message_reaches_raw_once(pipeline, warehouse, world):
     )
     with warehouse.connect("admin") as conn:
         posts, comments = raw_counts(conn)
-        distinct_posts = conn.execute("select count(distinct (owner_id, post_id)) from raw.vk_posts").fetchone()[0]
+        distinct_posts = conn.execute(
+            "select count(distinct (owner_id, post_id)) from raw.vk_posts"
+        ).fetchone()[0]
     assert posts == distinct_posts == expected_posts
     assert comments > 0
     assert (posts, comments) == pipeline["counts_after_first_pass"]
@@ -87,8 +98,12 @@ def test_messages_are_classified_and_incidents_found(pipeline, bi, world):
     classified = dict(
         bi.execute("select source_message_key, is_incident from marts.fct_messages_classified").fetchall()
     )
-    labelled = {lab["source_message_key"]: lab for lab in world.labels if lab["source_message_key"] in classified}
-    assert len(labelled) >= 0.9 * len([lab for lab in world.labels if lab["source_message_key"] in classified])
+    labelled = {
+        lab["source_message_key"]: lab for lab in world.labels if lab["source_message_key"] in classified
+    }
+    assert len(labelled) >= 0.9 * len(
+        [lab for lab in world.labels if lab["source_message_key"] in classified]
+    )
     truly = {k for k, lab in labelled.items() if lab["is_incident"]}
     found = {k for k in labelled if classified[k]}
     recall = len(truly & found) / len(truly)
@@ -118,7 +133,9 @@ def test_incidents_carry_body_municipality_and_a_working_hours_deadline(pipeline
 
 def test_answers_in_the_thread_set_the_sla_status(pipeline, bi, world):
     answered = {
-        lab["source_message_key"]: lab for lab in world.labels if lab["is_incident"] and lab.get("answered_by")
+        lab["source_message_key"]: lab
+        for lab in world.labels
+        if lab["is_incident"] and lab.get("answered_by")
     }
     rows = bi.execute(
         "select source_message_key, first_answer_at, deadline_at, sla_status from marts.fct_incidents"
@@ -139,7 +156,11 @@ def test_the_daily_export_is_written_in_russian(pipeline):
     folder = settings().out_dir / report_day
     files = sorted(p.name for p in folder.iterdir())
     assert files == sorted(
-        [f"socmon_incidents_{report_day}.xlsx", f"socmon_incidents_{report_day}.csv", f"socmon_report_{report_day}.html"]
+        [
+            f"socmon_incidents_{report_day}.xlsx",
+            f"socmon_incidents_{report_day}.csv",
+            f"socmon_report_{report_day}.html",
+        ]
     )
     with (folder / f"socmon_incidents_{report_day}.csv").open(encoding="utf-8-sig") as f:
         rows = list(csv.reader(f, delimiter=";"))

@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
+
 from socmon.sandbox import VkEmulator, World, generate_world
 from socmon.sandbox.faults import transient_fault_mix
 from socmon.sources import extract_batch_into_raw

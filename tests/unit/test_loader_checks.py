@@ -10,7 +10,14 @@ POSTS = ENTITIES["vk_posts"]
 
 
 def post(**fields):
-    return {"id": 1, "owner_id": -100001, "from_id": 7, "date": 1764000000, "text": "Ямы на Красной", **fields}
+    return {
+        "id": 1,
+        "owner_id": -100001,
+        "from_id": 7,
+        "date": 1764000000,
+        "text": "Ямы на Красной",
+        **fields,
+    }
 
 
 def test_a_good_post_gives_its_key_and_a_stable_hash():

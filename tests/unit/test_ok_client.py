@@ -4,6 +4,7 @@ import hashlib
 from datetime import date, datetime, timedelta
 
 import pytest
+
 from socmon.sandbox.ok_emulator import Fault, OkEmulator
 from socmon.sandbox.social_world import MOSCOW, generate_social_world
 from socmon.sources.base import Source

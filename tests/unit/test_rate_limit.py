@@ -7,6 +7,7 @@ from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
+
 from socmon.sources.rate_limit import (
     MOSCOW,
     MethodStopped,

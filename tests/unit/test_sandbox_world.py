@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+
 from socmon.config import settings
 from socmon.sandbox import World, generate_world, texts
 

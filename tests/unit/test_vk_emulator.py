@@ -11,13 +11,14 @@ from typing import Any
 import jsonschema
 import pytest
 import requests
-import socmon.sandbox
 import vk_api
 from jsonschema.exceptions import ValidationError
 from jsonschema.validators import Draft7Validator, extend
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 from requests.adapters import HTTPAdapter
+
+import socmon.sandbox
 from socmon.sandbox import VkEmulator, World, generate_world
 
 VK_API_URL = "https://api.vk.ru/method/"

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import requests
 import vk_api
+
 from socmon.sandbox import VkEmulator, World, generate_world
 from socmon.sandbox.world import MOSCOW
 from socmon.sources.base import Batch, Source

@@ -5,6 +5,11 @@ from socmon.sandbox.vk_emulator import VkEmulator
 from socmon.sandbox.world import DEFAULT_DAYS, DEFAULT_START, World, generate_world
 
 __all__ = [
-    "DEFAULT_DAYS", "DEFAULT_START", "RunningSandbox", "VkEmulator", "World", "generate_world",
+    "DEFAULT_DAYS",
+    "DEFAULT_START",
+    "RunningSandbox",
+    "VkEmulator",
+    "World",
+    "generate_world",
     "running_sandbox",
 ]

@@ -32,15 +32,21 @@ def running_sandbox(first_day: date, days: int, requests_per_second: int = 50) -
     with VkEmulator(vk_world) as vk, OkEmulator(social_world) as ok:
         connections = {
             "AIRFLOW_CONN_VK_DEFAULT": {
-                "conn_type": "vk", "host": vk.url, "password": "sandbox-token",
+                "conn_type": "vk",
+                "host": vk.url,
+                "password": "sandbox-token",
                 "extra": {"rps": requests_per_second},
             },
             "AIRFLOW_CONN_OK_DEFAULT": {
-                "conn_type": "ok", "host": ok.url, "login": ok.application_key, "password": ok.access_token,
+                "conn_type": "ok",
+                "host": ok.url,
+                "login": ok.application_key,
+                "password": ok.access_token,
                 "extra": {"application_secret_key": ok.application_secret_key, "rps": requests_per_second},
             },
             "AIRFLOW_CONN_TELEGRAM_DEFAULT": {
-                "conn_type": "telegram", "extra": {"sandbox": {"start": first_day.isoformat(), "days": days}},
+                "conn_type": "telegram",
+                "extra": {"sandbox": {"start": first_day.isoformat(), "days": days}},
             },
         }
         yield RunningSandbox(

@@ -38,7 +38,10 @@ def extract_into_raw(source: Source, since: datetime, until: datetime, extractor
                 record_error(conn, source.source_id, "extract", f"{type(exc).__name__}: {exc}")
             raise
     log.info(
-        "%s: %d new, %d already loaded, %d rejected", source.source_id, total.loaded, total.duplicates,
+        "%s: %d new, %d already loaded, %d rejected",
+        source.source_id,
+        total.loaded,
+        total.duplicates,
         total.rejected,
     )
     return total
@@ -73,9 +76,8 @@ def extract_batch_into_raw(
 
 
 def extract_all(platform: str | None, since: datetime, until: datetime) -> LoadResult:
-    from socmon.sources.registry import due_sources
-
     from socmon.sources.factory import PLATFORMS, extractor_from_env
+    from socmon.sources.registry import due_sources
 
     total = LoadResult()
     for name in [platform] if platform else PLATFORMS:

@@ -26,7 +26,9 @@ def extractor_from_airflow(platform: str) -> Extractor:
         from socmon.sources.telegram import TelegramExtractor
 
         hook = TelegramHook()
-        return TelegramExtractor(hook.new_reader, flood_wait_threshold_seconds=hook.flood_wait_threshold_seconds)
+        return TelegramExtractor(
+            hook.new_reader, flood_wait_threshold_seconds=hook.flood_wait_threshold_seconds
+        )
     raise ValueError(f"unknown platform {platform!r}")
 
 

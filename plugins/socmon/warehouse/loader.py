@@ -9,9 +9,9 @@ rest of the batch still loads.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -103,7 +103,10 @@ ENTITIES: dict[str, Entity] = {
         Entity("vk_comments", "vk", ("owner_id", "post_id", "comment_id"), _vk_comment_key),
         Entity("vk_groups", "vk", ("group_id",), lambda p: (_integer(p, "id"),)),
         Entity(
-            "vk_deleted_posts", "vk", ("owner_id", "post_id"), lambda p: (_integer(p, "owner_id"), _integer(p, "post_id"))
+            "vk_deleted_posts",
+            "vk",
+            ("owner_id", "post_id"),
+            lambda p: (_integer(p, "owner_id"), _integer(p, "post_id")),
         ),
         Entity(
             "telegram_messages",
@@ -172,7 +175,9 @@ def prepare(record: Any, entity: Entity) -> Prepared | Rejection:
     if b"\\u0000" in encoded and _ESCAPED_NUL.search(encoded.decode("utf-8")):
         return Rejection("NUL character in the payload (Postgres text cannot hold it)", _as_text(record))
     if len(encoded) > MAX_PAYLOAD_BYTES:
-        return Rejection(f"payload of {len(encoded)} bytes exceeds the {MAX_PAYLOAD_BYTES}-byte limit", _as_text(record))
+        return Rejection(
+            f"payload of {len(encoded)} bytes exceeds the {MAX_PAYLOAD_BYTES}-byte limit", _as_text(record)
+        )
     return Prepared(key, encoded, hashlib.md5(encoded).hexdigest())
 
 
@@ -239,18 +244,22 @@ def _copy_new_rows(
     if len(rows) >= DIRECT_COPY_MIN_ROWS:
         try:
             with conn.transaction(), conn.cursor() as cur:
-                statement = sql.SQL("copy raw.{} ({}) from stdin").format(sql.Identifier(entity.table), columns)
+                statement = sql.SQL("copy raw.{} ({}) from stdin").format(
+                    sql.Identifier(entity.table), columns
+                )
                 with cur.copy(statement) as copy:
                     copy.write(data)
             return len(rows)
         except psycopg.errors.UniqueViolation:
-            log.debug("raw.%s holds some of the %d rows already: inserting the new ones", entity.table, len(rows))
+            log.debug(
+                "raw.%s holds some of the %d rows already: inserting the new ones", entity.table, len(rows)
+            )
     incoming = sql.Identifier(f"incoming_{entity.table}")
     with conn.cursor() as cur:
         cur.execute(
-            sql.SQL("create temp table if not exists {} (like raw.{} including defaults) on commit drop").format(
-                incoming, sql.Identifier(entity.table)
-            )
+            sql.SQL(
+                "create temp table if not exists {} (like raw.{} including defaults) on commit drop"
+            ).format(incoming, sql.Identifier(entity.table))
         )
         cur.execute(sql.SQL("truncate {}").format(incoming))
         with cur.copy(sql.SQL("copy {} ({}) from stdin").format(incoming, columns)) as copy:

@@ -43,8 +43,12 @@ def ensure_database(creds: dict[str, str]) -> None:
     with _owner_connection(database, creds) as conn:
         _grant(conn, database)
     with psycopg.connect(
-        host=settings().pg_host, port=settings().pg_port, dbname=database, user=LOADER,
-        password=creds[LOADER], autocommit=True,
+        host=settings().pg_host,
+        port=settings().pg_port,
+        dbname=database,
+        user=LOADER,
+        password=creds[LOADER],
+        autocommit=True,
     ) as conn:
         conn.execute(resources.files("socmon.warehouse").joinpath("raw_schema.sql").read_text())
 

@@ -170,8 +170,10 @@ def _initdb(cl: Cluster, creds: dict[str, str]) -> None:
             cl,
             [
                 str(pg_bindir() / "initdb"),
-                "-D", str(cl.data_dir),
-                "-U", OWNER,
+                "-D",
+                str(cl.data_dir),
+                "-U",
+                OWNER,
                 f"--pwfile={pwfile}",
                 "--auth=scram-sha-256",
                 "--encoding=UTF8",
@@ -201,8 +203,17 @@ def up() -> str:
         result = _run(
             cl,
             [
-                str(pg_bindir() / "pg_ctl"), "start", "-w", "-t", "60",
-                "-D", str(cl.data_dir), "-l", str(cl.log_file), "-o", options,
+                str(pg_bindir() / "pg_ctl"),
+                "start",
+                "-w",
+                "-t",
+                "60",
+                "-D",
+                str(cl.data_dir),
+                "-l",
+                str(cl.log_file),
+                "-o",
+                options,
             ],
         )
         if result.returncode != 0:
@@ -221,8 +232,12 @@ def _wait_until_ready(timeout: float = 30) -> None:
     while True:
         try:
             psycopg.connect(
-                host=s.pg_host, port=s.pg_port, dbname="postgres", user=OWNER,
-                password=credentials()[OWNER], connect_timeout=3,
+                host=s.pg_host,
+                port=s.pg_port,
+                dbname="postgres",
+                user=OWNER,
+                password=credentials()[OWNER],
+                connect_timeout=3,
             ).close()
             return
         except psycopg.OperationalError as exc:
