@@ -28,9 +28,9 @@ from pathlib import Path
 
 os.environ.setdefault("SOCMON_PG_DATABASE", "socmon_bench")
 
-from socmon.config import settings  # noqa: E402
-from socmon.transform import dbt_environment  # noqa: E402
-from socmon.warehouse import roles, server  # noqa: E402
+from socmon.config import settings
+from socmon.transform import dbt_environment
+from socmon.warehouse import roles, server
 
 ENGINE = [
     "+fct_messages_classified", "+fct_incidents", "+fct_incident_answers", "+fct_incident_messages",
@@ -91,7 +91,11 @@ def _owner(dbname: str):
     creds = server.credentials()
     s = settings()
     return psycopg.connect(
-        host=s.pg_host, port=s.pg_port, dbname=dbname, user=server.OWNER, password=creds[server.OWNER],
+        host=s.pg_host,
+        port=s.pg_port,
+        dbname=dbname,
+        user=server.OWNER,
+        password=creds[server.OWNER],
         autocommit=True,
     )
 
@@ -133,7 +137,9 @@ def dbt(args: list[str], target: Path) -> dict[str, float]:
 
 
 def hourly_run(target: Path) -> dict[str, float]:
-    return dbt(["build", "--select", *ENGINE, "--resource-type", "model", "--resource-type", "snapshot"], target)
+    return dbt(
+        ["build", "--select", *ENGINE, "--resource-type", "model", "--resource-type", "snapshot"], target
+    )
 
 
 def slowest(timings: dict[str, float], count: int = 6) -> str:
@@ -144,14 +150,19 @@ def slowest(timings: dict[str, float], count: int = 6) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--new", type=int, default=5_000, help="messages in the new hour (default 5,000)")
-    parser.add_argument("--history", type=int, default=100_000, help="the smaller history H (default 100,000)")
+    parser.add_argument(
+        "--history", type=int, default=100_000, help="the smaller history H (default 100,000)"
+    )
     parser.add_argument("--factor", type=int, default=10, help="the larger history is factor·H (default 10)")
     args = parser.parse_args()
 
     texts = labelled_texts()
     now = datetime.now(UTC).replace(microsecond=0)
     small, large, new = args.history, args.history * args.factor, args.new
-    print(f"database {settings().database}: {new:,} new messages on {small:,} vs {large:,} of history", flush=True)
+    print(
+        f"database {settings().database}: {new:,} new messages on {small:,} vs {large:,} of history",
+        flush=True,
+    )
     fresh_database()
     with tempfile.TemporaryDirectory(prefix="socmon-bench-") as folder:
         target = Path(folder)
@@ -160,7 +171,10 @@ def main() -> None:
         print(f"  {small:,} history rows written in {seconds:.1f}s", flush=True)
         first = dbt(["build", "--select", *ENGINE, "--exclude-resource-type", "test", "unit_test"], target)
         classify = first.get("int_messages_classified", 0.0)
-        print(f"  first build {first['total']:.1f}s; classification {small / classify:,.0f} messages/s", flush=True)
+        print(
+            f"  first build {first['total']:.1f}s; classification {small / classify:,.0f} messages/s",
+            flush=True,
+        )
 
         # one hour on H
         add_posts(small + 1, new, now - timedelta(hours=1), "hour-1", texts)
@@ -171,7 +185,10 @@ def main() -> None:
         # full refresh: loaded in the past, these rows are behind the incremental models' watermarks
         seconds = add_posts(small + new + 1, large - small, now - timedelta(hours=3), "history-2", texts)
         print(f"  {large - small:,} more history rows written in {seconds:.1f}s", flush=True)
-        dbt(["build", "--select", *ENGINE, "--exclude-resource-type", "test", "unit_test", "--full-refresh"], target)
+        dbt(
+            ["build", "--select", *ENGINE, "--exclude-resource-type", "test", "unit_test", "--full-refresh"],
+            target,
+        )
 
         # one hour on factor·H
         add_posts(large + new + 1, new, now, "hour-2", texts)
@@ -181,7 +198,8 @@ def main() -> None:
     ratio = hour_large["total"] / hour_small["total"]
     classified = hour_large.get("int_messages_classified", 0.0)
     print(
-        f"\nhourly run: {hour_small['total']:.2f}s on {small:,} history, {hour_large['total']:.2f}s on {large:,}: "
+        f"\nhourly run: {hour_small['total']:.2f}s on {small:,} history, "
+        f"{hour_large['total']:.2f}s on {large:,}: "
         f"ratio {ratio:.2f} (target <= 1.5)\n"
         f"classification throughput: {new / classified:,.0f} new messages/s in the hourly run "
         f"(int_messages_classified {classified:.2f}s); {small / classify:,.0f} messages/s in the first build"

@@ -188,7 +188,9 @@ def vk_posts(messages: Sequence[LabelledMessage]) -> dict[int, list[dict[str, An
         community = communities[message.community_municipality_code]
         if message.author == "official":
             if message.author_id is None:
-                raise ValueError(f"{message.id}: an official message needs author_id (a registered VK account)")
+                raise ValueError(
+                    f"{message.id}: an official message needs author_id (a registered VK account)"
+                )
             owner_id = from_id = message.author_id
         elif message.author == "community":
             owner_id = from_id = community
@@ -275,14 +277,14 @@ def format_report(title: str, scores: Scores, show_errors: bool = False) -> str:
     def mark(value: float, target: str) -> str:
         return "ok" if value >= TARGETS[target] else f"below the target {TARGETS[target]:.2f}"
 
+    non_incidents = scores.true_negatives + scores.false_positives
     lines = [
         f"== {title}: {scores.messages} messages, {scores.incidents} incidents",
         f"is_incident     precision {scores.precision:.3f}  recall {scores.recall:.3f}  "
         f"F1 {scores.f1:.3f}  ({mark(scores.f1, 'incident_f1')})",
         f"                tp {scores.true_positives}  fp {scores.false_positives}  "
         f"fn {scores.false_negatives}  tn {scores.true_negatives}",
-        f"reason          accuracy {scores.reason_accuracy:.3f} on {scores.true_negatives + scores.false_positives} "
-        "non-incidents",
+        f"reason          accuracy {scores.reason_accuracy:.3f} on {non_incidents} non-incidents",
         f"category        accuracy {scores.category_accuracy:.3f} on {scores.incidents} incidents  "
         f"({mark(scores.category_accuracy, 'category')})",
         f"body            accuracy {scores.body_accuracy:.3f} on {scores.incidents} incidents  "
@@ -302,18 +304,26 @@ def format_report(title: str, scores: Scores, show_errors: bool = False) -> str:
         lines.append("messages not classified as labelled:")
         for message, predicted in scores.missed:
             expected = _outcome(
-                message.is_incident, message.non_incident_reason, message.category_code,
-                message.responsible_body_code, message.municipality_code,
+                message.is_incident,
+                message.non_incident_reason,
+                message.category_code,
+                message.responsible_body_code,
+                message.municipality_code,
             )
             got = _outcome(
-                predicted.is_incident, predicted.non_incident_reason, predicted.category_code,
-                predicted.routed_body_code, predicted.municipality_code,
+                predicted.is_incident,
+                predicted.non_incident_reason,
+                predicted.category_code,
+                predicted.routed_body_code,
+                predicted.municipality_code,
             )
             lines.append(f"  {message.id}: expected {expected}, got {got}: {message.text[:110]!r}")
     return "\n".join(lines)
 
 
-def _outcome(is_incident: bool, reason: str | None, category: str | None, body: str | None, place: str | None) -> str:
+def _outcome(
+    is_incident: bool, reason: str | None, category: str | None, body: str | None, place: str | None
+) -> str:
     if not is_incident:
         return f"[{reason}]"
     return f"[{category}/{body}/{place}]"
@@ -391,7 +401,9 @@ def _predictions(messages: Sequence[LabelledMessage]) -> dict[str, Prediction]:
                 classified.is_incident,
                 classified.non_incident_reason,
                 classified.category_code,
-                coalesce(classified.responsible_body_code, classified.named_body_code, categories.default_body_code),
+                coalesce(
+                    classified.responsible_body_code, classified.named_body_code, categories.default_body_code
+                ),
                 classified.municipality_code
             from intermediate.int_messages_classified as classified
             left join staging.categories as categories
@@ -416,8 +428,18 @@ def classify(messages: Sequence[LabelledMessage], database: str | None = None) -
             project = _project_copy(Path(folder), community_ids(messages))
             _run_dbt(
                 project,
-                ["build", "--select", "+int_messages_classified", "--resource-type", "seed", "--resource-type", "model",
-                 "--full-refresh", "--target-path", str(Path(folder) / "target")],
+                [
+                    "build",
+                    "--select",
+                    "+int_messages_classified",
+                    "--resource-type",
+                    "seed",
+                    "--resource-type",
+                    "model",
+                    "--full-refresh",
+                    "--target-path",
+                    str(Path(folder) / "target"),
+                ],
             )
         return _predictions(messages)
 

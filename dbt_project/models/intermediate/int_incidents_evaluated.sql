@@ -7,6 +7,7 @@
         post_hook=[
             "{{ index_on(['source_message_key']) }}",
             "{{ index_on(['evaluated_run_at']) }}",
+            "{{ index_on(['evaluated_at']) }}",
             "{{ index_on(['sla_status'], where=\"sla_status = 'open'\") }}",
             "{{ delete_no_longer_incidents() }}",
         ],

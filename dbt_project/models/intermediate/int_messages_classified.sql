@@ -165,15 +165,23 @@ importance_pattern as (
 
 -- category: the score of each (keyword hits times their weights)
 
+-- (each pattern runs over all messages in turn, so that Postgres compiles it once, not once a message)
 category_hits as (
     select
-        messages.source_message_key,
+        hits.source_message_key,
         category_patterns.category_code,
-        category_patterns.weight * regexp_count(messages.content_text, category_patterns.pattern) as score,
-        regexp_instr(messages.content_text, category_patterns.pattern)  as first_hit_position
-    from messages
-    cross join category_patterns
-    where messages.content_text ~ category_patterns.pattern
+        category_patterns.weight * hits.hit_count       as score,
+        hits.first_hit_position
+    from category_patterns
+    cross join lateral (
+        select
+            messages.source_message_key,
+            regexp_count(messages.content_text, category_patterns.pattern) as hit_count,
+            regexp_instr(messages.content_text, category_patterns.pattern) as first_hit_position
+        from messages
+        where messages.content_text ~ category_patterns.pattern
+        offset 0  -- not flattened into a join: the pattern stays the outer loop
+    ) as hits
 ),
 
 category_scores as (
@@ -188,16 +196,20 @@ category_scores as (
 
 marker_hits as (
     select
-        messages.source_message_key,
+        hits.source_message_key,
         count(*) filter (where marker_patterns.reason_code = 'advertising_spam')      as advertising_hits,
         count(*) filter (where marker_patterns.reason_code = 'abusive')               as abusive_hits,
-        sum(marker_patterns.weight * regexp_count(messages.content_text, marker_patterns.pattern))
+        sum(marker_patterns.weight * hits.hit_count)
             filter (where marker_patterns.reason_code = 'out_of_scope')               as out_of_scope_score,
         count(*) filter (where marker_patterns.reason_code = 'not_about_authorities') as not_about_authorities_hits
-    from messages
-    cross join marker_patterns
-    where messages.content_text ~ marker_patterns.pattern
-    group by messages.source_message_key
+    from marker_patterns
+    cross join lateral (
+        select messages.source_message_key, regexp_count(messages.content_text, marker_patterns.pattern) as hit_count
+        from messages
+        where messages.content_text ~ marker_patterns.pattern
+        offset 0
+    ) as hits
+    group by hits.source_message_key
 ),
 
 -- a message that reports a problem or asks for action ("куда жаловаться", "третий день нет воды")
@@ -218,16 +230,19 @@ naming_messages as (
 ),
 
 named_bodies as (
-    select distinct on (naming_messages.source_message_key)
-        naming_messages.source_message_key,
+    select distinct on (named.source_message_key)
+        named.source_message_key,
         body_patterns.body_code
-    from naming_messages
-    cross join body_patterns
-    where naming_messages.normalized_text ~ body_patterns.pattern
-    order by
-        naming_messages.source_message_key,
-        regexp_instr(naming_messages.normalized_text, body_patterns.pattern),
-        body_patterns.body_code
+    from body_patterns
+    cross join lateral (
+        select
+            naming_messages.source_message_key,
+            regexp_instr(naming_messages.normalized_text, body_patterns.pattern) as position
+        from naming_messages
+        where naming_messages.normalized_text ~ body_patterns.pattern
+        offset 0
+    ) as named
+    order by named.source_message_key, named.position, body_patterns.body_code
 ),
 
 -- the best score; a tie goes to a category of the body the text names (Минспорт: бассейн and льготы),

@@ -16,7 +16,8 @@
     With var rating_as_of_at set (an ISO instant), the statuses come from snap_incident_status as they
     were at that instant, so a month's rating can be recomputed exactly as it was published (run it with
     --full-refresh, and again without the var to come back to the current rating).
-    An incremental run recomputes the months of the incidents evaluated since its last run. -#}
+    An incremental run recomputes the months of the incidents evaluated by the latest run, at most every
+    var rating_refresh_hours (a month's figures cost all its incidents). -#}
 
 with
 
@@ -28,13 +29,24 @@ incidents as (
         and (dbt_valid_to is null or dbt_valid_to > '{{ var("rating_as_of_at") }}'::timestamptz)
 ),
 {% elif is_incremental() %}
--- the months of the incidents evaluated since the last run, recomputed whole
+-- the months of the incidents evaluated by the latest run, recomputed whole, unless the month's rating
+-- was refreshed less than var rating_refresh_hours ago: a month's figures cost the month's incidents,
+-- so the hourly runs refresh them at that pace
 touched_months as (
     select
-        min(date_trunc('month', published_at at time zone 'Europe/Moscow')) as first_month,
-        max(date_trunc('month', published_at at time zone 'Europe/Moscow')) as last_month
-    from {{ ref('fct_incidents') }}
-    where evaluated_at >= {{ processed_since('statuses_evaluated_at') }}
+        min(batch.rating_month) as first_month,
+        max(batch.rating_month) as last_month
+    from (
+        select distinct date_trunc('month', published_at at time zone 'Europe/Moscow')::date as rating_month
+        from {{ ref('fct_incidents') }}
+        where evaluated_at >= (select max(evaluated_at) from {{ ref('fct_incidents') }})
+    ) as batch
+    where not exists (
+        select 1
+        from {{ this }} as rated
+        where rated.rating_month = batch.rating_month
+            and rated.refreshed_at > {{ run_started_at_sql() }} - interval '{{ var("rating_refresh_hours") }} hours'
+    )
 ),
 
 incidents as (
@@ -131,7 +143,8 @@ final as (
                 then 'green'
             else 'yellow'
         end                                         as rating_zone,
-        statuses_evaluated_at
+        statuses_evaluated_at,
+        {{ run_started_at_sql() }}                  as refreshed_at
     from shares
 )
 

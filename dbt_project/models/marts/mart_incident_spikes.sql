@@ -28,7 +28,7 @@ touched as (
         min(published_at) - interval '{{ var("spike_window_hours") }} hours' as from_at,
         max(published_at) + interval '{{ var("spike_window_hours") }} hours' as to_at
     from incidents
-    where evaluated_at >= {{ processed_since('evaluated_at') }}
+    where evaluated_at >= (select max(evaluated_at) from {{ ref('fct_incidents') }})
     group by category_code, municipality_code
 ),
 {% endif %}
