@@ -1,19 +1,21 @@
 """VK extraction throughput: posts/s of the batched extractor against the ceiling, and the naive path.
 
-The emulator serves a synthetic world (many communities of ~2,500 posts each, 100 posts a page) at 20
-requests/s per token, as VK does for a community token, in a process of its own so that serving and
-reading each get a core. The extractor reads whole walls through the real vk_api:
+The emulator serves a synthetic world (many communities of 2,500 posts each, 100 posts a page) at 20
+requests/s per token, as VK does for a community token, in a process of its own. The extractor reads
+whole walls through the real vk_api, each run in fresh processes:
 
-- batched: all walls read together (`prefetch`): pages of several walls share each `execute`;
-- batched without prefetch: each wall's first page in its own request, then the rest of it in one;
+- batched, 2 tasks: two processes, as the two mapped Airflow tasks the `vk_api` pool lets run at once,
+  each with half of the walls and half of the token's rate (the hook's `parallel_tasks`);
+- batched, 1 task: one process with all of it;
+- batched without prefetch: each wall's first page in its own request, then the rest of it;
 - naive (`calls_per_execute=1`): one page per request;
-- batched with no rate limit on either side: what this machine's client can decode at all.
+- batched with no rate limit on either side: what one process can decode at all.
 
 The ceiling is 20 requests/s × 25 calls × 100 posts = 50,000 posts/s (the client runs its buckets 5%
-below a token's limit, `RATE_MARGIN`, so 47,500 is the most it will ask for). Prints posts/s, requests/s and
-the ratios batched/ceiling and batched/naive. Nothing is loaded into Postgres: this measures reading.
+below a token's limit, `RATE_MARGIN`, so 47,500 is the most it will ask for). Prints posts/s, requests/s
+and each run's ratio to the ceiling. Nothing is loaded into Postgres: this measures reading.
 
-    .venv/bin/python bench/vk_throughput.py [--communities 40] [--posts 2500] [--naive-communities 4]
+    .venv/bin/python bench/vk_throughput.py [--communities 80] [--posts 2500] [--naive-communities 4]
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from multiprocessing.connection import Connection
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Barrier
 
 from socmon.sandbox import VkEmulator, World
 from socmon.sandbox.world import MOSCOW
@@ -52,7 +56,7 @@ def synthetic_world(communities: int, posts_per_wall: int, seed: int = 1) -> Wor
     step = DAYS * 86_400 / posts_per_wall
     walls, groups = {}, {}
     for n in range(communities):
-        owner_id = -(300_000 + n)
+        owner_id = owner_ids(communities)[n]
         groups[-owner_id] = {"id": -owner_id, "name": f"Паблик {n}", "screen_name": f"public{-owner_id}"}
         walls[owner_id] = [
             {
@@ -70,20 +74,28 @@ def synthetic_world(communities: int, posts_per_wall: int, seed: int = 1) -> Wor
     return World(START, DAYS, groups, {}, walls, {}, [])
 
 
-def serve(world: World, commands: Connection, requests_per_second: float | None) -> None:
-    """The emulator's process: sends its URL, then answers "requests" with the count served, until "stop"."""
-    with VkEmulator(world, requests_per_second=requests_per_second) as emulator:
+def owner_ids(communities: int) -> list[int]:
+    return [-(300_000 + n) for n in range(communities)]
+
+
+def serve(size: tuple[int, int], commands: Connection, requests_per_second: float | None) -> None:
+    """The emulator's process: generates the world, sends its URL, then answers "requests" with the count
+    served, until "stop". The readers never hold the world: it would slow their garbage collection."""
+    with VkEmulator(synthetic_world(*size), requests_per_second=requests_per_second) as emulator:
         commands.send(emulator.url)
         while commands.recv() != "stop":
             commands.send(emulator.requests)
 
 
 @contextmanager
-def emulator_process(world: World, requests_per_second: float | None) -> Iterator[tuple[Connection, str]]:
-    """The emulator in a forked process of its own (one core serves, the other reads); yields (pipe, url)."""
+def emulator_process(
+    size: tuple[int, int], requests_per_second: float | None
+) -> Iterator[tuple[Connection, str]]:
+    """The emulator in a process of its own, serving `size` = (communities, posts per wall); yields
+    (pipe, url)."""
     context = multiprocessing.get_context("fork")
     commands, emulator_end = context.Pipe()
-    process = context.Process(target=serve, args=(world, emulator_end, requests_per_second), daemon=True)
+    process = context.Process(target=serve, args=(size, emulator_end, requests_per_second), daemon=True)
     process.start()
     try:
         yield commands, commands.recv()
@@ -122,10 +134,43 @@ class _WarningCounter(logging.Handler):
 
 
 def read_walls(
-    name: str, emulator: Connection, url: str, owner_ids: list[int], *, calls_per_execute: int = 25,
-    prefetch: bool = True, requests_per_second: float = REQUESTS_PER_SECOND,
+    name: str, emulator: Connection, url: str, owner_ids: list[int], *, processes: int = 1,
+    calls_per_execute: int = 25, prefetch: bool = True, requests_per_second: float = REQUESTS_PER_SECOND,
 ) -> Run:  # fmt: skip
-    """Read whole walls with a fresh client and extractor; the emulator counts the requests."""
+    """Read whole walls in `processes` fresh processes (as many mapped Airflow tasks), each with its share
+    of the walls and of the token's rate; the emulator counts the requests."""
+    context = multiprocessing.get_context("fork")
+    ready, results = context.Barrier(processes + 1), context.Queue()
+    share = requests_per_second / processes
+    readers = [
+        context.Process(
+            target=_read_share,
+            args=(url, owner_ids[n::processes], share, calls_per_execute, prefetch, ready, results),
+        )
+        for n in range(processes)
+    ]
+    emulator.send("requests")
+    requests_before = emulator.recv()
+    for reader in readers:
+        reader.start()
+    ready.wait()
+    started = time.monotonic()  # the same clock in every process
+    finished = [results.get() for _ in readers]
+    for reader in readers:
+        reader.join()
+    emulator.send("requests")
+    requests = emulator.recv() - requests_before
+    posts, retries = sum(f[0] for f in finished), sum(f[2] for f in finished)
+    run = Run(name, posts, max(f[1] for f in finished) - started, requests, retries)
+    print(run.line(), flush=True)
+    return run
+
+
+def _read_share(
+    url: str, owner_ids: list[int], requests_per_second: float, calls_per_execute: int, prefetch: bool,
+    ready: Barrier, results: Queue,
+) -> None:  # fmt: skip
+    """One reader process: puts (posts read, when it finished, retries) on `results`."""
     client = VkClient("bench-token", api_url=url, requests_per_second=requests_per_second)
     extractor = VkExtractor(client, calls_per_execute=calls_per_execute)
     sources = [Source(f"vk:{o}", "vk", "community", str(o), "Паблик") for o in owner_ids]
@@ -133,9 +178,7 @@ def read_walls(
     until = since + timedelta(days=DAYS)
     warnings = _WarningCounter()
     logging.getLogger("socmon.sources.vk").addHandler(warnings)
-    emulator.send("requests")
-    requests_before = emulator.recv()
-    started = time.perf_counter()
+    ready.wait()
     if prefetch:
         extractor.prefetch(sources, since, until)
     posts = sum(
@@ -144,20 +187,14 @@ def read_walls(
         for batch in extractor.extract(source, since, until, {})
         if batch.table == "vk_posts"
     )
-    seconds = time.perf_counter() - started
-    emulator.send("requests")
-    requests = emulator.recv() - requests_before
-    logging.getLogger("socmon.sources.vk").removeHandler(warnings)
-    run = Run(name, posts, seconds, requests, warnings.count)
-    print(run.line(), flush=True)
-    return run
+    results.put((posts, time.monotonic(), warnings.count))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--communities", type=int, default=40, help="walls read by the batched extractor")
+    parser.add_argument("--communities", type=int, default=80, help="walls read by the batched extractor")
     parser.add_argument("--posts", type=int, default=2_500, help="posts per wall")
     parser.add_argument("--naive-communities", type=int, default=4, help="walls read one page per request")
     args = parser.parse_args()
@@ -165,28 +202,29 @@ def main() -> None:
     client_log.setLevel(logging.WARNING)  # counted by each run, not printed
     client_log.propagate = False
 
-    print(f"generating {args.communities} walls of {args.posts:,} posts ...", flush=True)
-    world = synthetic_world(args.communities, args.posts)
-    walls = list(world.vk_posts)
-    with emulator_process(world, REQUESTS_PER_SECOND) as (emulator, url):
+    size = (args.communities, args.posts)
+    walls = owner_ids(args.communities)
+    print(f"{args.communities} walls of {args.posts:,} posts", flush=True)
+    with emulator_process(size, REQUESTS_PER_SECOND) as (emulator, url):
         print(
             f"emulator at {url}: {REQUESTS_PER_SECOND} requests/s per token, {PAGE_SIZE} posts a page;"
             f" ceiling {CEILING_POSTS_PER_SECOND:,} posts/s",
             flush=True,
         )
-        batched = read_walls("batched (prefetch)", emulator, url, walls)
+        two = read_walls("batched, 2 tasks", emulator, url, walls, processes=2)
+        one = read_walls("batched, 1 task", emulator, url, walls)
         per_wall = read_walls("batched, no prefetch", emulator, url, walls[: len(walls) // 4], prefetch=False)
         naive = read_walls(
             "naive (1 call a request)", emulator, url, walls[: args.naive_communities], calls_per_execute=1
         )
-    with emulator_process(world, None) as (emulator, url):
+    with emulator_process(size, None) as (emulator, url):
         unlimited = read_walls(
             "batched, no rate limit", emulator, url, walls[: len(walls) // 2], requests_per_second=10_000
         )
-    print(f"batched / ceiling:       {batched.posts_per_second / CEILING_POSTS_PER_SECOND:.2f}")
-    print(f"batched / naive:         {batched.posts_per_second / naive.posts_per_second:.1f}x")
-    print(f"no prefetch / ceiling:   {per_wall.posts_per_second / CEILING_POSTS_PER_SECOND:.2f}")
-    print(f"batched / no rate limit: {batched.posts_per_second / unlimited.posts_per_second:.2f}")
+    for run in (two, one, per_wall, naive):
+        print(f"{run.name + ' / ceiling:':<37}{run.posts_per_second / CEILING_POSTS_PER_SECOND:.2f}")
+    print(f"{'batched, 2 tasks / naive:':<37}{two.posts_per_second / naive.posts_per_second:.1f}x")
+    print(f"{'batched, 1 task / no rate limit:':<37}{one.posts_per_second / unlimited.posts_per_second:.2f}")
 
 
 if __name__ == "__main__":

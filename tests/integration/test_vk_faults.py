@@ -101,6 +101,7 @@ def test_malformed_items_are_rejected_while_the_rest_loads(raw, world) -> None:
         {"id": 1, "date": at, "text": "без владельца"},
         {"id": 2, "owner_id": COMMUNITY, "date": at, "text": 12345},
         {"id": "third", "owner_id": COMMUNITY, "date": at, "text": "id строкой"},
+        {"id": 4, "owner_id": COMMUNITY, "date": at, "text": "одинокий \ud83d суррогат"},
         42,
     ]
     bad_comment = {"owner_id": COMMUNITY, "post_id": 7, "date": at, "text": "без id"}
@@ -126,6 +127,7 @@ def test_malformed_items_are_rejected_while_the_rest_loads(raw, world) -> None:
         ("vk_comments", "missing field 'id'"),
         ("vk_posts", "field 'id' should be an integer, got str: 'third'"),
         ("vk_posts", "field 'text' should be a string, got int"),
+        ("vk_posts", "invalid Unicode: lone surrogate (surrogates not allowed)"),
         ("vk_posts", "missing field 'owner_id'"),
         ("vk_posts", "not a JSON object but int"),
     ]

@@ -158,3 +158,11 @@ def test_the_pool_shares_its_tokens_fairly_among_racing_threads() -> None:
     for thread in threads:
         thread.join()
     assert handed_out == {"a": 25, "b": 25, "c": 25, "d": 25}
+
+
+def test_parallel_extraction_tasks_share_a_tokens_rate() -> None:
+    from socmon.hooks import rate_per_task
+
+    assert rate_per_task({"rps": 20}, 3, "vk_api") == 10  # the vk_api pool runs 2 tasks at once
+    assert rate_per_task({"rps": 20, "parallel_tasks": 4}, 3, "vk_api") == 5
+    assert rate_per_task({}, 5, "ok_api") == 2.5

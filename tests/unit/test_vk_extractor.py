@@ -173,7 +173,7 @@ def test_prefetch_reads_the_first_pages_of_25_walls_per_request(serve) -> None:
     emulator = serve(make_world(walls))
     extractor = VkExtractor(client(emulator))
     sources = [community(owner_id) for owner_id in walls]
-    extractor.prefetch(sources, SINCE, UNTIL)
+    extractor.prefetch(sources, SINCE, UNTIL).result()
     assert emulator.requests == 2  # 25 + 5 first pages
 
     read = [records(run(extractor, s), "vk_posts") for s in sources]
@@ -189,7 +189,7 @@ def test_prefetch_shares_executes_between_walls(serve) -> None:
     emulator = serve(make_world(walls))
     extractor = VkExtractor(client(emulator))
     sources = [community(owner_id) for owner_id in walls]
-    extractor.prefetch(sources, UNTIL - timedelta(days=1), UNTIL)
+    extractor.prefetch(sources, UNTIL - timedelta(days=1), UNTIL).result()
 
     assert emulator.calls["wall.get"] == 30 and emulator.requests == 2  # 10 first pages, then 20 pages
     assert [

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 
 from airflow.sdk import BaseHook
 
-from socmon.hooks import api_url_from_connection
+from socmon.hooks import api_url_from_connection, rate_per_task
 
 if TYPE_CHECKING:
     from socmon.sources.ok import OkClient
@@ -15,8 +15,10 @@ class OkHook(BaseHook):
     """OK (Odnoklassniki) API access from an Airflow connection.
 
     The login is the application key, the password the access token. Extras: `application_secret_key`
-    (or `session_secret_key` for a client-side session), `rps` (requests per second, default 5) and
-    `retry_budget`. The host, when set, replaces https://api.ok.ru/fb.do (the sandbox uses this).
+    (or `session_secret_key` for a client-side session), `rps` (requests per second, default 5),
+    `parallel_tasks` (the extraction tasks that call at once, default the slots of the `ok_api` pool:
+    each takes that share of `rps`) and `retry_budget`. The host, when set, replaces
+    https://api.ok.ru/fb.do (the sandbox uses this).
     """
 
     conn_name_attr = "ok_conn_id"
@@ -48,7 +50,7 @@ class OkHook(BaseHook):
             application_secret_key=extra.get("application_secret_key"),
             session_secret_key=extra.get("session_secret_key"),
             api_url=api_url,
-            requests_per_second=float(extra.get("rps", 5)),
+            requests_per_second=rate_per_task(extra, 5, "ok_api"),
             retry_budget=int(extra.get("retry_budget", 5)),
         )
 

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 
 from airflow.sdk import BaseHook
 
-from socmon.hooks import api_url_from_connection
+from socmon.hooks import api_url_from_connection, rate_per_task
 
 if TYPE_CHECKING:
     from socmon.sources.vk import VkClient
@@ -16,7 +16,9 @@ class VkHook(BaseHook):
 
     The password is the access token. The host, when set, replaces https://api.vk.ru (the sandbox
     uses this). Extras: `rps` (requests per second of each token, default 3 for a user token, 20 for a
-    community token), `tokens` (more tokens to pool with the password's) and `retry_budget`.
+    community token), `parallel_tasks` (the extraction tasks that use the tokens at once, default the
+    slots of the `vk_api` pool: each takes that share of `rps`), `tokens` (more tokens to pool with the
+    password's) and `retry_budget`.
     """
 
     conn_name_attr = "vk_conn_id"
@@ -37,7 +39,7 @@ class VkHook(BaseHook):
         return VkClient(
             token=conn.password,
             api_url=api_url_from_connection(conn, VK_API_URL),
-            requests_per_second=float(extra.get("rps", 3)),
+            requests_per_second=rate_per_task(extra, 3, "vk_api"),
             retry_budget=int(extra.get("retry_budget", 5)),
             tokens=extra.get("tokens", ()),
         )

@@ -203,21 +203,25 @@ class VkEmulator:
     ) -> None:
         self.stop()
 
-    def answer(self, method: str, params: dict[str, str]) -> tuple[int, str, str]:
+    def answer(self, method: str, params: dict[str, str]) -> tuple[int, str, bytes]:
         """(HTTP status, content type, body) for one HTTP request."""
         self._count(method, request=True)
         fault = self._take_fault(method, whole_request=True)
         if fault.get("delay_seconds"):
             time.sleep(fault["delay_seconds"])
         if "http_status" in fault:
-            return fault["http_status"], "text/plain; charset=utf-8", fault.get("body", "Bad Gateway")
+            body = fault.get("body", "Bad Gateway")
+            return fault["http_status"], "text/plain; charset=utf-8", body.encode("utf-8", "surrogatepass")
         if "body" in fault:
-            return 200, "application/json; charset=utf-8", fault["body"]
+            return 200, "application/json; charset=utf-8", fault["body"].encode("utf-8", "surrogatepass")
         try:
             payload = self._respond(method, params, fault)
         except VkApiError as error:
             payload = {"error": _error_object(error, method, params)}
-        body = msgspec.json.encode(payload).decode("utf-8")  # 5x faster than json.dumps on Cyrillic
+        try:
+            body = msgspec.json.encode(payload)  # 5x faster than json.dumps on Cyrillic
+        except UnicodeEncodeError:  # a lone surrogate in a text: VK escapes it as \udXXX
+            body = json.dumps(payload).encode("ascii")
         if fault.get("truncated"):
             body = body[: len(body) // 2]
         return 200, "application/json; charset=utf-8", body
@@ -348,6 +352,7 @@ class _VkMethods:
 
     def __init__(self, world: World) -> None:
         self.world = world
+        self._pinned_by_wall: dict[tuple[int, int], list[dict[str, Any]]] = {}
         self.group_ids_by_screen_name = {g["screen_name"]: gid for gid, g in world.vk_groups.items()}
         self.by_name: dict[str, Callable[[dict[str, str]], Any]] = {
             "wall.get": self.wall_get,
@@ -363,7 +368,7 @@ class _VkMethods:
             owner_id = -self._group_id(params["domain"], "domain")
         else:
             raise VkApiError(100, "owner_id is undefined")
-        posts = self._wall(owner_id)
+        posts = wall = self._wall(owner_id)
         offset = _int_param(params, "offset", default=0, minimum=0)
         count = _int_param(params, "count", default=WALL_GET_DEFAULT_COUNT, minimum=0, maximum=MAX_COUNT)
         wall_filter = _choice_param(params, "filter", WALL_FILTERS, default="all")
@@ -373,7 +378,7 @@ class _VkMethods:
             posts = [p for p in posts if p["from_id"] != owner_id]
         elif wall_filter != "all":
             posts = []  # postponed, suggests…: only the community's admins see those
-        pinned = [p for p in posts if p.get("is_pinned")]
+        pinned = self._pinned(wall) if posts is wall else [p for p in posts if p.get("is_pinned")]
         if pinned:  # pinned posts first; the rest in order, sliced without copying the whole wall
             rest = [p for p in posts[: offset + count + len(pinned)] if not p.get("is_pinned")]
             items = (pinned + rest)[offset : offset + count]
@@ -459,6 +464,14 @@ class _VkMethods:
         if items and offset + len(items) < reachable:
             response["next_from"] = str(offset + len(items))
         return response
+
+    def _pinned(self, posts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The pinned posts of a wall, remembered while the wall keeps its length: scanning a whole wall
+        on every page made serving, not reading, the bottleneck of the throughput benchmark."""
+        key = (id(posts), len(posts))
+        if key not in self._pinned_by_wall:
+            self._pinned_by_wall[key] = [p for p in posts if p.get("is_pinned")]
+        return self._pinned_by_wall[key]
 
     def _wall(self, owner_id: int) -> list[dict[str, Any]]:
         posts = self.world.vk_posts.get(owner_id)
@@ -570,13 +583,12 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self, query: str) -> None:
         path = urlsplit(self.path).path
         if not path.startswith("/method/"):
-            self._send(404, "text/plain; charset=utf-8", "Not Found")
+            self._send(404, "text/plain; charset=utf-8", b"Not Found")
             return
         params = dict(parse_qsl(query, keep_blank_values=True))
         self._send(*self.server.emulator.answer(path.removeprefix("/method/"), params))
 
-    def _send(self, status: int, content_type: str, body: str) -> None:
-        data = body.encode("utf-8")
+    def _send(self, status: int, content_type: str, data: bytes) -> None:
         try:
             self.send_response(status)
             self.send_header("Content-Type", content_type)
