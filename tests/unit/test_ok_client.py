@@ -196,3 +196,18 @@ def test_response_files_map_to_raw_tables(world):
     assert table == "ok_comments" and {c["topic_id"] for c in items} == {int(topic_id)}
     [(_, items)] = ok_batches({"comments": group.comments[topic_id]})
     assert all("topic_id" not in c for c in items)  # the body does not say: the loader will quarantine
+
+
+def test_comments_of_an_old_topic_with_an_open_incident_are_read_again(world, ok, sleeps):
+    extractor = OkExtractor(client_for(ok, sleeps))
+    source = Source(f"ok:{COMMUNITY_GROUP}", "ok", "community", COMMUNITY_GROUP, "Подслушано Краснодар")
+    since = datetime.combine(START, datetime.min.time(), MOSCOW) + timedelta(days=10)  # all topics are old
+    group = world.ok_groups[COMMUNITY_GROUP]
+    open_topic = next(topic_id for topic_id, comments in group.comments.items() if comments)
+
+    def comment_topics(open_threads):
+        batches = extractor.extract(source, since, since + timedelta(hours=1), {}, open_threads)
+        return {c["topic_id"] for b in batches if b.table == "ok_comments" for c in b.records}
+
+    assert comment_topics([]) == set()
+    assert comment_topics([open_topic]) == {int(open_topic)}

@@ -168,3 +168,17 @@ def test_a_long_flood_wait_saves_what_was_read_and_defers_the_source(world):
 def test_an_unauthorised_session_is_refused(world):
     with pytest.raises(TelegramCredentialsError, match="StringSession"):
         extract(FakeTelegramClient(world, authorized=False), source(NEWS_CHANNEL))
+
+
+def test_the_thread_of_an_old_post_with_an_open_incident_is_read_again(world):
+    channel = world.telegram[NEWS_CHANNEL]
+    later = UNTIL + timedelta(days=10)  # every post is out of the 3-day re-read window
+    old = next(p for p in channel.posts if p.replies and p.replies.replies)
+    fake = FakeTelegramClient(world)
+    extractor = TelegramExtractor(lambda: TelegramChannelReader(fake))
+
+    batches = extractor.extract(source(NEWS_CHANNEL), later, later + timedelta(hours=1), {}, [str(old.id)])
+    thread = [m for b in batches if b.table == "telegram_messages" for m in b.records]
+
+    assert {r[2] for r in fake.requests if r[0] == "GetReplies"} == {old.id}
+    assert len(thread) == 1 + old.replies.replies  # the discussion group's copy of the post, and the replies

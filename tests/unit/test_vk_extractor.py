@@ -522,3 +522,17 @@ def test_the_generated_world_reads_the_same_batched_and_naive(serve) -> None:
         for table in ("vk_posts", "vk_comments", "vk_groups"):
             assert ids(records(batched, table)) == ids(records(naive, table)), (source.source_id, table)
     assert batched_emulator.requests * 3 < naive_emulator.requests
+
+
+def test_comments_of_an_old_post_with_an_open_incident_are_read_again(serve) -> None:
+    posts = wall(COMMUNITY, 10, UNTIL - timedelta(hours=1), timedelta(days=1), comments=1)  # 10 days
+    emulator = serve(make_world({COMMUNITY: posts}))
+    extractor = VkExtractor(client(emulator))
+    old = posts[6]  # 6 days old: out of the 3-day re-read window
+
+    without = records(run(extractor, community(COMMUNITY)), "vk_comments")
+    opened = list(extractor.extract(community(COMMUNITY), SINCE, UNTIL, {}, open_threads=[str(old["id"])]))
+
+    assert old["id"] not in {c["post_id"] for c in without}
+    reread = {c["post_id"] for c in records(opened, "vk_comments")}
+    assert reread == {c["post_id"] for c in without} | {old["id"]}

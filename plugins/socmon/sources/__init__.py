@@ -12,7 +12,7 @@ from datetime import datetime
 
 from socmon.sources.base import Extractor, Source, SourceDeferred
 from socmon.warehouse import server
-from socmon.warehouse.cursors import read_cursors, record_error, save_cursor
+from socmon.warehouse.cursors import read_cursors, read_open_threads, record_error, save_cursor
 from socmon.warehouse.loader import LoadResult, load_records
 
 log = logging.getLogger(__name__)
@@ -23,9 +23,10 @@ def extract_into_raw(source: Source, since: datetime, until: datetime, extractor
     total = LoadResult()
     with server.connect("loader") as conn:
         cursors = read_cursors(conn, source.source_id)
+        open_threads = read_open_threads(conn, source.source_id)
         conn.commit()
         try:
-            for batch in extractor.extract(source, since, until, cursors):
+            for batch in extractor.extract(source, since, until, cursors, open_threads):
                 with conn.transaction():
                     total += load_records(conn, batch.table, batch.records, source.source_id, load_id)
                     if batch.method and batch.cursor is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -60,7 +60,16 @@ class Extractor(Protocol):
     platform: str
 
     def extract(
-        self, source: Source, since: datetime, until: datetime, cursors: dict[str, dict[str, Any]]
+        self,
+        source: Source,
+        since: datetime,
+        until: datetime,
+        cursors: dict[str, dict[str, Any]],
+        open_threads: Sequence[str] = (),
     ) -> Iterator[Batch]:
-        """Yield batches of payloads published in [since, until), resuming from the saved cursors."""
+        """Yield batches of payloads published in [since, until), resuming from the saved cursors.
+
+        The replies of `open_threads` (ids of posts or topics with an incident still waiting for its
+        answer: `marts.open_incident_threads`) are read again too, however old the thread.
+        """
         ...

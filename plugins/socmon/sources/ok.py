@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -223,7 +223,12 @@ class OkExtractor:
         self.comments_page_size = comments_page_size
 
     def extract(
-        self, source: Source, since: datetime, until: datetime, cursors: dict[str, dict[str, Any]]
+        self,
+        source: Source,
+        since: datetime,
+        until: datetime,
+        cursors: dict[str, dict[str, Any]],
+        open_threads: Sequence[str] = (),
     ) -> Iterator[Batch]:
         group_id = source.external_id
         topics_cursor = cursors.get("mediatopic.getTopics", {})
@@ -237,11 +242,16 @@ class OkExtractor:
         newest = max((_created_ms(t) for t in new_topics), default=topics_cursor.get("newest_ms", since_ms))
         yield Batch("ok_topics", new_topics, method="mediatopic.getTopics", cursor={"newest_ms": newest})
 
-        for topic in topics:
-            if reread_from_ms <= _created_ms(topic) < until_ms and _comments_count(topic) > 0:
-                comments = self._comments_or_none(str(topic["id"]))
-                if comments is not None:
-                    yield Batch("ok_comments", [c for c in comments if _comment_ms(c) < until_ms])
+        reread = [
+            str(t["id"])
+            for t in topics
+            if reread_from_ms <= _created_ms(t) < until_ms and _comments_count(t) > 0
+        ]
+        older_open = [topic_id for topic_id in open_threads if topic_id not in reread]
+        for topic_id in [*reread, *older_open]:  # older topics while an incident in them is open
+            comments = self._comments_or_none(topic_id)
+            if comments is not None:
+                yield Batch("ok_comments", [c for c in comments if _comment_ms(c) < until_ms])
 
         if source.kind == "official_account":
             today = until.date().isoformat()

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
@@ -153,10 +153,15 @@ class TelegramExtractor:
         self.posts_per_batch = posts_per_batch
 
     def extract(
-        self, source: Source, since: datetime, until: datetime, cursors: dict[str, dict[str, Any]]
+        self,
+        source: Source,
+        since: datetime,
+        until: datetime,
+        cursors: dict[str, dict[str, Any]],
+        open_threads: Sequence[str] = (),
     ) -> Iterator[Batch]:
         loop = asyncio.new_event_loop()
-        batches = self._batches(source, _aware(since), _aware(until), cursors)
+        batches = self._batches(source, _aware(since), _aware(until), cursors, open_threads)
         try:
             while True:
                 try:
@@ -169,7 +174,12 @@ class TelegramExtractor:
             loop.close()
 
     async def _batches(
-        self, source: Source, since: datetime, until: datetime, cursors: dict[str, dict[str, Any]]
+        self,
+        source: Source,
+        since: datetime,
+        until: datetime,
+        cursors: dict[str, dict[str, Any]],
+        open_threads: Sequence[str],
     ) -> AsyncGenerator[Batch, None]:
         today = until.date().isoformat()
         async with self.reader_factory() as reader:
@@ -191,6 +201,15 @@ class TelegramExtractor:
 
             async for batch in self._threads(reader, source, channel, recent, until, cursors):
                 yield batch
+
+            recent_ids = {str(post.id) for post in recent}
+            for post_id in [t for t in open_threads if t.isdigit() and t not in recent_ids]:
+                # an older post with an incident still waiting for its answer: its whole thread again
+                roots, replies = await self._call(
+                    source, f"thread of post {post_id}", partial(reader.thread, channel, int(post_id))
+                )
+                replies = [m for m in replies if m.date < until]
+                yield Batch("telegram_messages", [message_payload(m) for m in (*roots, *replies)])
 
             if source.kind == "official_account" and cursors.get(CHANNEL_INFO_METHOD, {}).get("day") != today:
                 full = await self._call(source, "channel info", lambda: reader.channel_info(channel))

@@ -5,8 +5,10 @@ The client sends up to 25 calls per `execute` request (the VKScript vk_api's `Vk
 over a pool of tokens with a token bucket each, a few requests in flight at once. The extractor reads
 walls newest first down to its window and re-reads the last 3 days on every run: comments (so that
 official answers are seen), edits (a new `edited` time: a new payload version) and deletions (a post
-gone from the re-read window is marked in `vk_deleted_posts`, never dropped). `prefetch` reads the walls
-of a whole batch of sources together, so that pages of several walls share each request.
+gone from the re-read window is marked in `vk_deleted_posts`, never dropped). The comments of older
+posts are re-read too while an incident in them waits for its final answer (`open_threads`).
+`prefetch` reads the walls of a whole batch of sources in the background, so that pages of several
+walls share each request and loading overlaps with reading.
 
 Errors, by what they mean for a run:
 - 6, 9, 10, network errors, timeouts, HTTP 5xx and broken bodies are transient: retried with capped
@@ -450,12 +452,17 @@ class VkExtractor:
                 read.settled.set()
 
     def extract(
-        self, source: Source, since: datetime, until: datetime, cursors: dict[str, dict[str, Any]]
+        self,
+        source: Source,
+        since: datetime,
+        until: datetime,
+        cursors: dict[str, dict[str, Any]],
+        open_threads: Sequence[str] = (),
     ) -> Iterator[Batch]:
         if source.kind == "query":
             yield from self._extract_search(source, since, until, cursors)
             return
-        yield from self._extract_wall(source, since, until, cursors)
+        yield from self._extract_wall(source, since, until, cursors, open_threads)
         if source.kind == "official_account":
             yield from self._extract_group(source, until, cursors)
 
@@ -498,7 +505,12 @@ class VkExtractor:
     # walls
 
     def _extract_wall(
-        self, source: Source, since: datetime, until: datetime, cursors: dict[str, dict[str, Any]]
+        self,
+        source: Source,
+        since: datetime,
+        until: datetime,
+        cursors: dict[str, dict[str, Any]],
+        open_threads: Sequence[str],
     ) -> Iterator[Batch]:
         owner_id = int(source.external_id)
         wall_cursor = cursors.get("wall.get", {})
@@ -533,7 +545,11 @@ class VkExtractor:
         cursor = {"newest_date": newest, "recent": kept | wall.recent}
         yield Batch("vk_posts", wall.to_store, method="wall.get", cursor=cursor)
 
-        comments, errors = self._read_comments(owner_id, wall.commented, window.until)
+        reread = set(wall.commented)
+        older_open = [int(t) for t in open_threads if t.isdigit() and int(t) not in reread]
+        if older_open:
+            log.info("%s: re-reading %d threads with open incidents", source.source_id, len(older_open))
+        comments, errors = self._read_comments(owner_id, [*wall.commented, *older_open], window.until)
         yield Batch("vk_comments", comments, errors=_recorded(source, errors))
 
     def _read_wall(self, owner_id: int, oldest_ts: int, fresh: bool = False) -> _WallRead:

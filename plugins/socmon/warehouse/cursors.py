@@ -1,4 +1,4 @@
-"""Per-source, per-method cursors in `raw.source_cursors`.
+"""Per-source, per-method cursors in `raw.source_cursors`, and the threads each source re-reads.
 
 A cursor is saved in the same transaction as the rows it covers, so it never runs ahead of the data.
 """
@@ -40,3 +40,17 @@ def record_error(conn: psycopg.Connection, source_id: str, method: str, error: s
         """,
         [source_id, method, error[:2000]],
     )
+
+
+def read_open_threads(conn: psycopg.Connection, source_id: str) -> list[str]:
+    """Ids of the source's threads with an incident still waiting for its final answer, from the view
+    `marts.open_incident_threads`; none before dbt has built it."""
+    try:
+        with conn.transaction():
+            rows = conn.execute(
+                "select thread_id from marts.open_incident_threads where source_id = %s order by thread_id",
+                [source_id],
+            ).fetchall()
+    except (psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName):
+        return []
+    return [thread_id for (thread_id,) in rows]

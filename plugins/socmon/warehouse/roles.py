@@ -1,6 +1,6 @@
 """The database, its three working roles and their schemas.
 
-- socmon_loader writes `raw`;
+- socmon_loader writes `raw`, and reads `marts.open_incident_threads` (the threads to re-read);
 - socmon_transform reads `raw` and writes `staging`, `intermediate` and `marts`;
 - socmon_bi reads `marts` only.
 The owner (`socmon`) reads everything and runs the gate and the exports.
@@ -74,6 +74,8 @@ def _grant(conn: psycopg.Connection, database: str) -> None:
         run(sql.SQL("create schema if not exists {} authorization {}").format(i(schema), i(TRANSFORM)))
     run(sql.SQL("revoke all on schema raw, staging, intermediate from {}").format(i(BI)))
     run(sql.SQL("grant usage on schema marts to {}").format(i(BI)))
+    # the loader reads one view there, marts.open_incident_threads (granted by its dbt config)
+    run(sql.SQL("grant usage on schema marts to {}").format(i(LOADER)))
     run(sql.SQL("grant select on all tables in schema marts to {}").format(i(BI)))
     run(
         sql.SQL("alter default privileges for role {} in schema marts grant select on tables to {}").format(
