@@ -32,7 +32,7 @@ def _db(args: argparse.Namespace) -> int:
 def _ingest(args: argparse.Namespace) -> int:
     from socmon.sources.files import ingest_files
 
-    totals = ingest_files([Path(f) for f in args.files], platform=args.platform)
+    totals = ingest_files([Path(f) for f in args.files], platform=args.platform, topic_id=args.topic_id)
     print(f"loaded {totals.loaded} new, {totals.duplicates} already there, {totals.rejected} rejected")
     return 0
 
@@ -119,6 +119,12 @@ def build_parser() -> argparse.ArgumentParser:
     ingest = sub.add_parser("ingest", help="load API response files in a platform's native format")
     ingest.add_argument("files", nargs="+")
     ingest.add_argument("--platform", choices=["vk", "ok", "telegram"], required=True)
+    ingest.add_argument(
+        "--topic-id",
+        type=int,
+        default=None,
+        help="OK only: the topic of discussions.getComments files (the response does not name it)",
+    )
     ingest.set_defaults(func=_ingest)
 
     extract = sub.add_parser("extract", help="read the registered sources from their cursors into raw")

@@ -124,3 +124,23 @@ def test_ok_files_load_and_quarantine_a_malformed_item(world, empty_raw, tmp_pat
     assert counts(empty_raw, "ok_topics", "ok_groups") == {"ok_topics": 3, "ok_groups": 1}
     [(entity, reason)] = empty_raw.execute("select entity, reason from raw.rejected").fetchall()
     assert entity == "ok_topics" and "'id' should be numeric" in reason
+
+
+def test_an_ok_comments_file_needs_its_topic_id(world, empty_raw, tmp_path):
+    group = world.ok_groups["70000000000001"]
+    topic_id, comments = next((t, c) for t, c in group.comments.items() if len(c) >= 2)
+    path = tmp_path / "getComments.json"
+    path.write_text(
+        json.dumps({"comments": comments, "has_more": False}, ensure_ascii=False), encoding="utf-8"
+    )
+
+    without = ingest_files([path], platform="ok")
+    with_topic = ingest_files([path], platform="ok", topic_id=int(topic_id))
+
+    assert (without.loaded, without.rejected) == (0, len(comments))
+    assert {r for (r,) in empty_raw.execute("select distinct reason from raw.rejected")} == {
+        "missing field 'topic_id'"
+    }
+    assert with_topic.loaded == len(comments)
+    stored = empty_raw.execute("select distinct topic_id from raw.ok_comments").fetchall()
+    assert stored == [(int(topic_id),)]

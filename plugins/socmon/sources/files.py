@@ -2,7 +2,9 @@
 
 - VK: the JSON body of wall.get, newsfeed.search, wall.getComments or groups.getById;
 - Telegram: JSON lines, one message each, as Telethon's `Message.to_json()` writes them;
-- OK: the JSON body of mediatopic.getTopics, discussions.getComments or group.getInfo.
+- OK: the JSON body of mediatopic.getTopics, discussions.getComments or group.getInfo. A
+  discussions.getComments body does not say which topic it belongs to: give it with `topic_id`
+  (`socmon ingest --platform ok --topic-id 155...`), or its comments are quarantined.
 """
 
 from __future__ import annotations
@@ -96,7 +98,7 @@ def _parsed_or_none(raw: str) -> Any:
         return None
 
 
-def _read_batches(path: Path, platform: str) -> Iterator[tuple[str, list[Any]]]:
+def _read_batches(path: Path, platform: str, topic_id: int | None) -> Iterator[tuple[str, list[Any]]]:
     text = path.read_text(encoding="utf-8", errors="surrogateescape")
     if platform == "telegram":
         yield "telegram_messages", [line for line in text.splitlines() if line.strip()]
@@ -112,16 +114,19 @@ def _read_batches(path: Path, platform: str) -> Iterator[tuple[str, list[Any]]]:
 
         if body is None:
             raise UnknownFileFormat(f"{path}: not JSON")
-        yield from ok_batches(body)
+        yield from ok_batches(body, topic_id=topic_id)
 
 
-def ingest_files(paths: list[Path], platform: str) -> LoadResult:
+def ingest_files(paths: list[Path], platform: str, *, topic_id: int | None = None) -> LoadResult:
+    """Load each file in its own transaction; `topic_id` is the OK topic of discussions.getComments files."""
+    if topic_id is not None and platform != "ok":
+        raise ValueError("a topic id only applies to OK discussions.getComments files")
     total = LoadResult()
     with server.connect("loader") as conn:
         for path in paths:
             load_id = f"file:{path.name}#{uuid.uuid4().hex[:8]}"
             with conn.transaction():
-                for table, records in _read_batches(path, platform):
+                for table, records in _read_batches(path, platform, topic_id):
                     result = load_records(conn, table, records, f"file:{path.name}", load_id)
                     log.info("%s → raw.%s: %s", path, table, result)
                     total += result
