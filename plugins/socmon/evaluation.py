@@ -368,10 +368,10 @@ def _project_copy(target: Path, communities: dict[str | None, int]) -> Path:
 
 def _load_raw(messages: Sequence[LabelledMessage]) -> None:
     from socmon.warehouse import server
-    from socmon.warehouse.loader import ENTITIES, load_records
+    from socmon.warehouse.loader import empty_raw, load_records
 
     with server.connect("loader") as conn:
-        conn.execute("truncate " + ", ".join(f"raw.{table}" for table in ENTITIES))
+        empty_raw(conn)
         for owner_id, posts in vk_posts(messages).items():
             load_records(conn, "vk_posts", posts, f"vk:{owner_id}", "eval")
         conn.commit()

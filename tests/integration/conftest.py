@@ -2,8 +2,7 @@ import psycopg
 import pytest
 
 from socmon.config import settings
-from socmon.warehouse import roles, server
-from socmon.warehouse.loader import ENTITIES
+from socmon.warehouse import loader, roles, server
 
 
 @pytest.fixture(scope="session")
@@ -33,5 +32,5 @@ def admin(warehouse):
 
 @pytest.fixture
 def empty_raw(admin):
-    admin.execute("truncate raw.rejected, raw.source_cursors, " + ", ".join(f"raw.{t}" for t in ENTITIES))
+    loader.empty_raw(admin)
     return admin

@@ -28,7 +28,7 @@ from socmon.sources import extract_all, extract_into_raw
 from socmon.sources.registry import due_sources
 from socmon.sources.telegram import TelegramChannelReader, TelegramExtractor
 from socmon.transform import run_dbt
-from socmon.warehouse.loader import ENTITIES
+from socmon.warehouse.loader import empty_raw
 
 pytestmark = pytest.mark.integration
 
@@ -45,7 +45,7 @@ def extracted(warehouse) -> dict[str, Any]:
     today = datetime.now(MOSCOW).date()
     first_day = today - timedelta(days=DAYS)
     with warehouse.connect("admin", autocommit=True) as conn:
-        conn.execute("truncate raw.rejected, raw.source_cursors, " + ", ".join(f"raw.{t}" for t in ENTITIES))
+        empty_raw(conn)
     since = datetime.combine(first_day, datetime.min.time(), MOSCOW)
     until = since + timedelta(days=DAYS)
     with running_sandbox(first_day, DAYS) as sandbox, pytest.MonkeyPatch.context() as env:

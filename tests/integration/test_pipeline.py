@@ -14,7 +14,7 @@ import pytest
 from socmon.config import settings
 from socmon.orchestration import airflow_environment, dags_test, ensure_airflow
 from socmon.sandbox import generate_world, running_sandbox
-from socmon.warehouse.loader import ENTITIES
+from socmon.warehouse.loader import empty_raw
 
 pytestmark = pytest.mark.integration
 
@@ -44,7 +44,7 @@ def pipeline(warehouse, world, tmp_path_factory):
     """Runs the three DAGs once for the module; yields the Airflow environment used."""
     logs = tmp_path_factory.mktemp("dag-logs")
     with warehouse.connect("admin", autocommit=True) as conn:
-        conn.execute("truncate raw.rejected, raw.source_cursors, " + ", ".join(f"raw.{t}" for t in ENTITIES))
+        empty_raw(conn)
     with running_sandbox(FIRST_DAY, DAYS) as sandbox:
         env = airflow_environment(sandbox.connections)
         ensure_airflow(env)

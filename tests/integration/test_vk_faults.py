@@ -7,17 +7,19 @@ The registry's VK sources are read from the emulator over a generated 3-day worl
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import pytest
 
 from socmon.sandbox import VkEmulator, World, generate_world
 from socmon.sandbox.faults import transient_fault_mix
+from socmon.sandbox.world import MOSCOW
 from socmon.sources import extract_batch_into_raw
-from socmon.sources.registry import due_sources
+from socmon.sources.registry import due_sources, print_sources
 from socmon.sources.vk import VkClient, VkExtractor
-from socmon.warehouse.loader import ENTITIES
+from socmon.warehouse.loader import empty_raw
+from socmon.warehouse.quota import token_fingerprint
 
 pytestmark = pytest.mark.integration
 
@@ -48,7 +50,7 @@ def world() -> World:
 
 
 def _truncate(conn) -> None:
-    conn.execute("truncate raw.rejected, raw.source_cursors, " + ", ".join(f"raw.{t}" for t in ENTITIES))
+    empty_raw(conn)
 
 
 def _rows(conn) -> dict[str, set[tuple]]:
@@ -191,3 +193,27 @@ def test_refused_reads_are_recorded_on_the_source_and_the_run_goes_on(raw, world
         owner for (owner,) in raw.execute("select distinct owner_id from raw.vk_posts").fetchall()
     }
     assert closed not in loaded_walls and commented in loaded_walls
+
+
+def test_a_daily_limit_holds_for_later_runs_until_it_resets(raw, world, capsys) -> None:
+    since, until = world.end - timedelta(days=1), world.end
+    with VkEmulator(world) as emulator:
+        emulator.faults.append({"error_code": 29, "method": "wall.getComments"})
+        _extract(_extractor(emulator), since, until)
+        calls = emulator.calls["wall.getComments"]
+        _extract(_extractor(emulator), since, until)  # a new client, as in the next hour's task
+        assert emulator.calls["wall.getComments"] == calls, "the stopped method was not called again"
+
+    [(platform, fingerprint, method, stopped_until)] = raw.execute(
+        "select platform, token_fingerprint, method, stopped_until from raw.quota_stops"
+    ).fetchall()
+    assert (platform, method) == ("vk", "wall.getComments")
+    assert fingerprint == token_fingerprint("sandbox-token") != "sandbox-token"
+    assert stopped_until.astimezone(MOSCOW).time() == time(0), "until midnight in Moscow"
+    errors = raw.execute(
+        "select last_error from raw.source_cursors where method = 'wall.getComments'"
+    ).fetchall()
+    assert errors and all(e.startswith("VK error 29 (daily limit reached)") for (e,) in errors)
+
+    print_sources()  # socmon sources list
+    assert f"vk token {fingerprint}: wall.getComments stopped until " in capsys.readouterr().out

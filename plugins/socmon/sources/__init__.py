@@ -11,9 +11,11 @@ import uuid
 from datetime import datetime
 
 from socmon.sources.base import Extractor, Source, SourceDeferred
+from socmon.sources.rate_limit import MOSCOW
 from socmon.warehouse import server
 from socmon.warehouse.cursors import read_cursors, read_open_threads, record_error, save_cursor
 from socmon.warehouse.loader import LoadResult, load_records
+from socmon.warehouse.quota import restore_quota_stops, save_quota_stops
 
 log = logging.getLogger(__name__)
 
@@ -57,20 +59,33 @@ def extract_batch_into_raw(
     sources then add nothing).
     """
     total, failed = LoadResult(), []
+    token_pool = getattr(extractor, "token_pool", None)  # VK: daily limits met by earlier runs still hold
+    if token_pool is not None:
+        with server.connect("loader") as conn:
+            for stop in restore_quota_stops(conn, extractor.platform, token_pool):
+                lifts_at = datetime.fromtimestamp(stop.until, MOSCOW).isoformat()
+                log.warning("a token is off %s until %s: %s", stop.method, lifts_at, stop.reason)
     prefetch = getattr(extractor, "prefetch", None)
     if prefetch is not None:  # e.g. VK reads the first wall page of 25 sources in one request
         prefetch([Source.from_dict(data) for data in sources], since, until)
-    for position, data in enumerate(sources):
-        source = Source.from_dict(data)
-        try:
-            total += extract_into_raw(source, since, until, extractor)
-        except SourceDeferred as deferred:  # the platform's limit binds the whole account: stop here
-            rest = [s["source_id"] for s in sources[position:]]
-            log.warning("%s; deferring %d sources to the next run: %s", deferred, len(rest), ", ".join(rest))
-            break
-        except Exception:
-            log.exception("%s failed", source.source_id)
-            failed.append(source.source_id)
+    try:
+        for position, data in enumerate(sources):
+            source = Source.from_dict(data)
+            try:
+                total += extract_into_raw(source, since, until, extractor)
+            except SourceDeferred as deferred:  # the platform's limit binds the whole account: stop here
+                rest = [s["source_id"] for s in sources[position:]]
+                log.warning(
+                    "%s; deferring %d sources to the next run: %s", deferred, len(rest), ", ".join(rest)
+                )
+                break
+            except Exception:
+                log.exception("%s failed", source.source_id)
+                failed.append(source.source_id)
+    finally:
+        if token_pool is not None:
+            with server.connect("loader") as conn:
+                save_quota_stops(conn, extractor.platform, token_pool)
     if failed:
         raise RuntimeError(f"{len(failed)} of {len(sources)} sources failed: {', '.join(failed)}")
     return vars(total)

@@ -12,6 +12,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 Clock = Callable[[], float]
@@ -70,6 +71,16 @@ class MethodStopped(RuntimeError):
         self.reason = reason
 
 
+@dataclass(frozen=True)
+class QuotaStop:
+    """A token taken off a method (or `ANY_METHOD`) until a unix time, and why."""
+
+    token: str
+    method: str
+    until: float
+    reason: str
+
+
 class TokenPool:
     """Several tokens, each with its own bucket, handed out round-robin; thread-safe.
 
@@ -117,6 +128,16 @@ class TokenPool:
         until = next_moscow_midnight(self._wall_clock())
         self.stop(token, method, until, reason)
         return until
+
+    def stops_in_force(self) -> list[QuotaStop]:
+        """The stops that lift at a known time (daily limits) and have not yet: to keep for later runs."""
+        with self._lock:
+            now = self._wall_clock()
+            return [
+                QuotaStop(token, method, until, reason)
+                for (token, method), (until, reason) in self._stops.items()
+                if now < until < math.inf
+            ]
 
     def available_tokens(self, method: str) -> list[str]:
         """The tokens not stopped for `method` now."""

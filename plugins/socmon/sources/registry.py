@@ -62,14 +62,18 @@ def due_source_batches(platform: str, per_task: int = SOURCES_PER_TASK) -> list[
 
 
 def print_sources() -> None:
-    """`socmon sources list`: each source with its cursors, last success and last error."""
+    """`socmon sources list`: each source with its cursors, last success and last error; then the daily
+    limits in force (the quota state of each token)."""
+    from socmon.sources.rate_limit import MOSCOW
     from socmon.warehouse import server
+    from socmon.warehouse.quota import quota_stops_in_force
 
     with server.connect("loader") as conn:
         rows = conn.execute(
             "select source_id, method, cursor, last_success_at, last_error, last_error_at"
             " from raw.source_cursors order by source_id, method"
         ).fetchall()
+        stops = quota_stops_in_force(conn)
     state: dict[str, list[str]] = {}
     for source_id, method, cursor, success_at, error, error_at in rows:
         line = f"    {method}: cursor {cursor or '-'}"
@@ -81,3 +85,9 @@ def print_sources() -> None:
     for source in due_sources():
         print(f"{source.source_id:<14} {source.kind:<17} {source.name_ru}")
         print("\n".join(state.get(source.source_id, ["    never read"])))
+    print("\nquota: " + ("daily limits in force" if stops else "no daily limit in force"))
+    for platform, fingerprint, method, until, reason in stops:
+        lifts = until.astimezone(MOSCOW)
+        print(
+            f"    {platform} token {fingerprint}: {method} stopped until {lifts:%Y-%m-%d %H:%M} MSK: {reason}"
+        )

@@ -15,7 +15,8 @@ Errors, by what they mean for a run:
   backoff within the retry budget; past it the source fails (and Airflow retries the task);
 - 29 (a method's daily limit) takes the method off that token until midnight Moscow time; the call
   goes to another token, and when none is left the method is skipped for the rest of the run and the
-  reason is recorded on each source that needed it (`Batch.errors`);
+  reason is recorded on each source that needed it (`Batch.errors`). The stop outlives the run: the
+  extraction keeps it in `raw.quota_stops` (`token_pool`), so later runs and other tasks honour it;
 - 5, 15, 18, 30, 203, 212 (authorisation, access, deleted, private, closed) are recorded on the source
   the same way: the extractor yields what it could read and the run goes on;
 - anything else (a wrong parameter, an unknown method) is a bug: it fails the source.
@@ -420,6 +421,11 @@ class VkExtractor:
         self._prefetched: dict[int, _WallRead] = {}
         self._read_ahead: ThreadPoolExecutor | None = None
         self._read_ahead_lock = threading.Lock()
+
+    @property
+    def token_pool(self) -> TokenPool:
+        """The client's tokens and what each may not call today (kept across runs by the caller)."""
+        return self.client.pool
 
     def prefetch(self, sources: Iterable[Source], since: datetime, until: datetime) -> Future[None]:
         """Start reading the walls of many sources in the background, for their `extract` to use.

@@ -121,6 +121,13 @@ ENTITIES: dict[str, Entity] = {
     )
 }
 
+RAW_STATE_TABLES = ("rejected", "source_cursors", "quota_stops")  # the quarantine and the extraction state
+
+
+def empty_raw(conn: psycopg.Connection) -> None:
+    """Empty every table of `raw`: for tests, evaluations and benchmarks on databases of their own."""
+    conn.execute("truncate " + ", ".join(f"raw.{table}" for table in (*ENTITIES, *RAW_STATE_TABLES)))
+
 
 @dataclass
 class LoadResult:

@@ -125,3 +125,23 @@ create table if not exists raw.source_cursors (
     updated_at      timestamptz not null default now(),
     primary key (source_id, method)
 );
+
+-- The incremental dbt models read only what was loaded since their watermark (macro changed_staging_rows):
+-- this keeps an hourly run's cost growing with the new rows, not with the history.
+create index if not exists vk_posts_loaded_at_idx on raw.vk_posts (loaded_at);
+create index if not exists vk_comments_loaded_at_idx on raw.vk_comments (loaded_at);
+create index if not exists telegram_messages_loaded_at_idx on raw.telegram_messages (loaded_at);
+create index if not exists ok_topics_loaded_at_idx on raw.ok_topics (loaded_at);
+create index if not exists ok_comments_loaded_at_idx on raw.ok_comments (loaded_at);
+
+-- Daily limits a platform reported per token and method (VK error 29): that token does not call that
+-- method again until stopped_until (midnight in Moscow), in any run or task. Tokens only as fingerprints.
+create table if not exists raw.quota_stops (
+    platform          text        not null,
+    token_fingerprint text        not null,
+    method            text        not null,
+    stopped_until     timestamptz not null,
+    reason            text        not null,
+    recorded_at       timestamptz not null default now(),
+    primary key (platform, token_fingerprint, method)
+);
