@@ -51,6 +51,8 @@ def world() -> World:
 
 def _truncate(conn) -> None:
     empty_raw(conn)
+    # threads of other modules' worlds, which the extractors would try to re-read here
+    conn.execute("drop view if exists marts.open_incident_threads")
 
 
 def _rows(conn) -> dict[str, set[tuple]]:
