@@ -78,7 +78,7 @@ SKIPPED_COMMENT_ERRORS = {*RECORDED_ERRORS, DAILY_LIMIT_ERROR, COMMENTS_GONE_ERR
 
 GROUP_FIELDS = ",".join(
     [
-        "verified", "members_count", "description", "site", "cover", "counters", "contacts",
+        "verified", "members_count", "description", "site", "cover", "counters", "contacts", "has_photo",
         "wall", "can_post", "status", "activity", "addresses", "is_closed", "deactivated",
         "photo_200", "links", "main_section",
     ]
