@@ -4,11 +4,34 @@
 
 {#- The instant after which the source rows are new for this model: its watermark minus the lookback. -#}
 {% macro incremental_since(column, relation=none) -%}
-    (
+    {%- set watermark -%}
         select coalesce(max({{ column }}), '-infinity'::timestamptz)
             - interval '{{ var("incremental_lookback_minutes") }} minutes'
         from {{ relation or this }}
-    )
+    {%- endset -%}
+    {{ watermark_literal(watermark) }}
+{%- endmacro %}
+
+{#- A watermark query's value as a literal, read when the model runs (the query itself when dbt only
+    parses): Postgres then estimates `loaded_at > '…'` from its statistics, where behind a subquery it
+    assumes a third of the table, and the compiled SQL shows the instant a run read from. -#}
+{% macro watermark_literal(query) -%}
+    {%- if execute -%}
+        {%- set value = run_query("select (" ~ query ~ ")::text").columns[0].values()[0] -%}
+        '{{ value }}'::timestamptz
+    {%- else -%}
+        ({{ query }})
+    {%- endif -%}
+{%- endmacro %}
+
+{#- After an incremental model is built from scratch (first run, full refresh), its statistics: without
+    them the next incremental run's plans guess row counts, and autovacuum may not have come by yet. -#}
+{% macro analyze_when_rebuilt() -%}
+    {%- if config.get('materialized') == 'incremental' and not is_incremental() -%}
+        analyze {{ this }}
+    {%- else -%}
+        select 'statistics kept by autovacuum'
+    {%- endif -%}
 {%- endmacro %}
 
 {#- The time this dbt invocation started, the processing stamp of the rows it writes. -#}
@@ -39,16 +62,10 @@
     {%- endif %}
 {%- endmacro %}
 
-{#- A create-index post-hook (name derived from the relation and the columns). -#}
-{% macro index_on(columns, where=none) -%}
-    create index if not exists "{{ this.name }}__{{ columns | join('_') }}_idx" on {{ this }} ({{ columns | join(', ') }})
-    {%- if where %} where {{ where }}{% endif %}
-{%- endmacro %}
-
 {#- The latest processing stamp a model has written (its watermark), without lookback: stamps are written
     in the same run as the rows they mark. -#}
 {% macro processed_since(column, relation=none) -%}
-    (select coalesce(max({{ column }}), '-infinity'::timestamptz) from {{ relation or this }})
+    {{ watermark_literal("select coalesce(max(" ~ column ~ "), '-infinity'::timestamptz) from " ~ (relation or this)) }}
 {%- endmacro %}
 
 {#- Delete the rows of messages that the latest classification run no longer makes incidents (or merges). -#}

@@ -4,7 +4,10 @@
         unique_key=['incident_message_key', 'answer_message_key'],
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
-        post_hook=["{{ index_on(['incident_message_key']) }}", "{{ index_on(['matched_at']) }}"],
+        indexes=[
+            {'columns': ['incident_message_key']},
+            {'columns': ['matched_at']},
+        ],
     )
 }}
 

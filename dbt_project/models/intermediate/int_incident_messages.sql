@@ -4,13 +4,13 @@
         unique_key='source_message_key',
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
-        post_hook=[
-            "{{ index_on(['source_message_key']) }}",
-            "{{ index_on(['incident_message_key']) }}",
-            "{{ index_on(['thread_root_key']) }}",
-            "{{ index_on(['classified_at']) }}",
-            "{{ delete_no_longer_incidents(keep_duplicates=true) }}",
+        indexes=[
+            {'columns': ['source_message_key']},
+            {'columns': ['incident_message_key']},
+            {'columns': ['thread_root_key']},
+            {'columns': ['classified_at']},
         ],
+        post_hook=["{{ delete_no_longer_incidents(keep_duplicates=true) }}"],
     )
 }}
 

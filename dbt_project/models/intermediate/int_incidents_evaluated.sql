@@ -4,13 +4,13 @@
         unique_key='source_message_key',
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
-        post_hook=[
-            "{{ index_on(['source_message_key']) }}",
-            "{{ index_on(['evaluated_run_at']) }}",
-            "{{ index_on(['evaluated_at']) }}",
-            "{{ index_on(['sla_status'], where=\"sla_status = 'open'\") }}",
-            "{{ delete_no_longer_incidents() }}",
+        indexes=[
+            {'columns': ['source_message_key']},
+            {'columns': ['evaluated_run_at']},
+            {'columns': ['evaluated_at']},
+            {'columns': ['sla_status']},
         ],
+        post_hook=["{{ delete_no_longer_incidents() }}"],
     )
 }}
 

@@ -4,16 +4,16 @@
         unique_key='source_message_key',
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
-        post_hook=[
-            "{{ index_on(['source_message_key']) }}",
-            "{{ index_on(['loaded_at']) }}",
-            "{{ index_on(['classified_at']) }}",
-            "{{ index_on(['rule_version']) }}",
-            "{{ index_on(['author_id', 'published_at']) }}",
-            "{{ index_on(['published_at']) }}",
-            "{{ index_on(['thread_root_key']) }}",
-            "{{ index_on(['reply_thread_key']) }}",
-            "{{ index_on(['parent_message_key']) }}",
+        indexes=[
+            {'columns': ['source_message_key']},
+            {'columns': ['loaded_at']},
+            {'columns': ['classified_at']},
+            {'columns': ['rule_version']},
+            {'columns': ['author_id', 'published_at']},
+            {'columns': ['published_at']},
+            {'columns': ['thread_root_key']},
+            {'columns': ['reply_thread_key']},
+            {'columns': ['parent_message_key']},
         ],
     )
 }}

@@ -4,9 +4,9 @@
         unique_key='source_message_key',
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
-        post_hook=[
-            "{{ index_on(['source_message_key']) }}",
-            "{{ index_on(['loaded_at']) }}",
+        indexes=[
+            {'columns': ['source_message_key']},
+            {'columns': ['loaded_at']},
         ],
     )
 }}

@@ -4,7 +4,10 @@
         unique_key='incident_id',
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
-        post_hook=["{{ index_on(['incident_id']) }}", "{{ index_on(['evaluated_at']) }}"],
+        indexes=[
+            {'columns': ['incident_id']},
+            {'columns': ['evaluated_at']},
+        ],
     )
 }}
 

@@ -4,11 +4,11 @@
         unique_key='source_message_key',
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
-        post_hook=[
-            "{{ index_on(['source_message_key']) }}",
-            "{{ index_on(['merged_at']) }}",
-            "{{ delete_no_longer_incidents(keep_duplicates=true) }}",
+        indexes=[
+            {'columns': ['source_message_key']},
+            {'columns': ['merged_at']},
         ],
+        post_hook=["{{ delete_no_longer_incidents(keep_duplicates=true) }}"],
     )
 }}
 

@@ -4,12 +4,12 @@
         unique_key='incident_id',
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
-        post_hook=[
-            "{{ index_on(['incident_id']) }}",
-            "{{ index_on(['evaluated_at']) }}",
-            "{{ index_on(['published_at']) }}",
-            "{{ delete_no_longer_incidents() }}",
+        indexes=[
+            {'columns': ['incident_id']},
+            {'columns': ['evaluated_at']},
+            {'columns': ['published_at']},
         ],
+        post_hook=["{{ delete_no_longer_incidents() }}"],
     )
 }}
 

@@ -4,7 +4,10 @@
         unique_key='source_message_key',
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
-        post_hook=["{{ index_on(['source_message_key']) }}", "{{ index_on(['classified_at']) }}"],
+        indexes=[
+            {'columns': ['source_message_key']},
+            {'columns': ['classified_at']},
+        ],
     )
 }}
 

@@ -4,7 +4,9 @@
         unique_key='rating_key',
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
-        post_hook=["{{ index_on(['rating_key']) }}"],
+        indexes=[
+            {'columns': ['rating_key']},
+        ],
     )
 }}
 

@@ -4,7 +4,9 @@
         unique_key='spike_id',
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
-        post_hook=["{{ index_on(['spike_id']) }}"],
+        indexes=[
+            {'columns': ['spike_id']},
+        ],
     )
 }}
 
