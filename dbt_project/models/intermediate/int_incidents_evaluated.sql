@@ -23,7 +23,8 @@
       var final_answer_working_days-th working day after it; otherwise by the first deadline;
     - answers published after as_of_at are not counted.
     An incremental run re-evaluates the incidents classified, answered or merged with a copy since its
-    watermark, and those still open (not yet due): the status of any other cannot have changed. -#}
+    watermark, and the open ones whose deadline has passed since (now overdue): the status of any other
+    cannot have changed, so an hourly run costs what is new, not what is open. -#}
 
 with
 
@@ -57,6 +58,7 @@ to_evaluate as (
     select source_message_key
     from {{ this }}
     where sla_status = 'open'
+        and deadline_at < {{ as_of_at() }}
 ),
 {% endif %}
 
