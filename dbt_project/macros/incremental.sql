@@ -72,7 +72,7 @@
 {% macro delete_no_longer_incidents(key_column='source_message_key', keep_duplicates=false) -%}
     delete from {{ this }} as target
     using {{ ref('int_messages_classified') }} as classified
-    where classified.classified_at = (select max(classified_at) from {{ ref('int_messages_classified') }})
+    where classified.classified_at = {{ processed_since('classified_at', ref('int_messages_classified')) }}
         and classified.source_message_key = target.{{ key_column }}
         and not classified.is_incident
         {%- if keep_duplicates %}

@@ -20,7 +20,7 @@ with
 incidents as (
     select * from {{ ref('fct_incidents') }}
     {% if is_incremental() %}
-    where evaluated_at >= {{ processed_since('evaluated_at') }}
+    where evaluated_at > {{ processed_since('evaluated_at') }}
     {% endif %}
 ),
 

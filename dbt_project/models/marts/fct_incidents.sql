@@ -6,6 +6,7 @@
         on_schema_change='append_new_columns',
         indexes=[
             {'columns': ['incident_id']},
+            {'columns': ['source_message_key']},
             {'columns': ['evaluated_at']},
             {'columns': ['published_at']},
         ],
@@ -25,7 +26,9 @@ to_evaluate as (
     select *
     from evaluated
     {% if is_incremental() %}
-    where evaluated_at >= {{ processed_since('evaluated_at') }}
+    -- the rows of the previous runs carry their evaluated_at and are here already: after a full build,
+    -- `>=` re-inserted every incident on the next hourly run
+    where evaluated_at > {{ processed_since('evaluated_at') }}
     {% endif %}
 ),
 
