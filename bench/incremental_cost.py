@@ -15,9 +15,9 @@ messages, versus the same hour on top of 10·H, in the same run (the same machin
 
     .venv/bin/python bench/incremental_cost.py                                # 5,000 new on 50k vs 500k
     .venv/bin/python bench/incremental_cost.py --history 100000                # on 100k vs 1M
-    .venv/bin/python bench/incremental_cost.py --new 50000 --history 1000000   # the issue's size
+    .venv/bin/python bench/incremental_cost.py --new 50000 --history 1000000   # the issue's size (hours)
 
-It takes about 20 minutes by default on 2 cores, most of it absorbing the larger history (a full build
+It takes about 17 minutes by default on 2 cores, most of it absorbing the larger history (a full build
 classifies some 700 messages/s).
 """
 
