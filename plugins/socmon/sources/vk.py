@@ -698,7 +698,9 @@ class _Window:
 
     def holds_new(self, post: Any) -> bool:
         """A post published in [since, until), or one whose date cannot be read (the loader judges it)."""
-        date = _int_field(post, "date")
+        return self._is_new(_int_field(post, "date"))
+
+    def _is_new(self, date: int | None) -> bool:
         return date is None or self.since <= date < self.until
 
     def sort_out(self, posts: list[Any], known: dict[str, list[int]]) -> _WallPosts:
@@ -707,7 +709,7 @@ class _Window:
         wall = _WallPosts()
         for post in posts:
             post_id, date = _int_field(post, "id"), _int_field(post, "date")
-            is_new = date is None or self.since <= date < self.until
+            is_new = self._is_new(date)
             if is_new and date is not None and (wall.newest_date is None or date > wall.newest_date):
                 wall.newest_date = date
             is_other_version = False
