@@ -6,7 +6,6 @@ The registry's VK sources are read from the emulator over a generated 3-day worl
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -18,7 +17,7 @@ from socmon.sandbox.world import MOSCOW
 from socmon.sources import extract_batch_into_raw
 from socmon.sources.registry import due_sources, print_sources
 from socmon.sources.vk import VkClient, VkExtractor
-from socmon.warehouse.loader import empty_raw
+from socmon.warehouse import loader
 from socmon.warehouse.quota import token_fingerprint
 
 pytestmark = pytest.mark.integration
@@ -37,22 +36,14 @@ ROWS = {
 
 
 @pytest.fixture
-def raw(warehouse) -> Iterator[Any]:
-    """An empty raw schema."""
-    with warehouse.connect("admin", autocommit=True) as admin:
-        _truncate(admin)
-        yield admin
+def raw(empty_raw) -> Any:
+    """An empty raw schema (conftest's `empty_raw`), as the owner."""
+    return empty_raw
 
 
 @pytest.fixture(scope="module")
 def world() -> World:
     return generate_world(FIRST_DAY, 3)
-
-
-def _truncate(conn) -> None:
-    empty_raw(conn)
-    # threads of other modules' worlds, which the extractors would try to re-read here
-    conn.execute("drop view if exists marts.open_incident_threads")
 
 
 def _rows(conn) -> dict[str, set[tuple]]:
@@ -84,7 +75,7 @@ def test_failing_requests_change_nothing_in_raw(raw, world, calls_per_execute) -
         clean = _rows(raw)
         clean_requests = emulator.requests
 
-        _truncate(raw)
+        loader.empty_raw(raw)
         emulator.faults.extend(
             transient_fault_mix(3 * clean_requests, FAULT_SHARE, timeout_seconds=CLIENT_TIMEOUT_SECONDS)
         )
@@ -113,7 +104,7 @@ def test_malformed_items_are_rejected_while_the_rest_loads(raw, world) -> None:
         _extract(_extractor(emulator), since, until)
         clean = _rows(raw)
 
-        _truncate(raw)
+        loader.empty_raw(raw)
         emulator.faults.extend(
             [
                 {"method": "wall.get", "extra_items": bad_posts},
