@@ -84,7 +84,11 @@ def _demo(args: argparse.Namespace) -> int:
 def _eval(args: argparse.Namespace) -> int:
     from socmon.evaluation import run_evaluation
 
-    return run_evaluation([Path(p) for p in args.sets] or None, show_errors=args.show_errors)
+    return run_evaluation(
+        [Path(p) for p in args.sets] or None,
+        show_errors=args.show_errors,
+        negative_share=args.negative_share,
+    )
 
 
 def _sandbox(args: argparse.Namespace) -> int:
@@ -155,6 +159,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluation.add_argument("sets", nargs="*", help="JSONL files (default: tests/data/incident_*_set.jsonl)")
     evaluation.add_argument("--show-errors", action="store_true", help="list the misclassified messages")
+    evaluation.add_argument(
+        "--negative-share",
+        type=float,
+        default=None,
+        help="share of non-incidents in the real flow for the base-rate figures "
+        "(default: SOCMON_EVAL_NEGATIVE_SHARE or 0.85)",
+    )
     evaluation.set_defaults(func=_eval)
 
     sandbox = sub.add_parser("sandbox", help="serve the sandbox VK API emulator in the foreground")
