@@ -1,5 +1,6 @@
-"""Tests run against their own database (`socmon_test`) in the embedded cluster, and write reports and
-Airflow state to temporary folders, so they never touch the demo's data."""
+"""Tests run against their own databases in the embedded cluster (`socmon_test` by default; each
+integration module gets `socmon_test_<module>`, see tests/integration/conftest.py), and write reports
+and Airflow state to temporary folders, so they never touch the demo's data."""
 
 import os
 import tempfile

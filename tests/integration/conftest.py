@@ -1,14 +1,61 @@
+"""The warehouse for integration tests: one fresh database per test module, and a fixed clock.
+
+Each module gets its own database, `socmon_test_<module>` (e.g. `socmon_test_pipeline`), dropped and
+created again when the module starts, so no module depends on another's tables or on the order they
+run in. socmon finds its database in SOCMON_PG_DATABASE through the cached `settings()`: the `warehouse`
+fixture sets that variable for the module and clears the cache, and puts both back afterwards (dbt and
+`airflow dags test` subprocesses inherit the variable).
+
+Tests do not read the wall clock. Postgres stamps `loaded_at` with `now()` when a row is loaded, and
+staging takes a message's `detected_at` from it, so a test that builds the marts pins the load time with
+`loads_stamped(conn, at)`, and passes var `as_of_at` to dbt for the SLA and compliance evaluation.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+
 import psycopg
 import pytest
+from psycopg import sql
 
 from socmon.config import settings
 from socmon.warehouse import loader, roles, server
 
 
 @pytest.fixture(scope="session")
-def warehouse():
-    """A fresh `socmon_test` database with the three roles and the raw schema."""
+def cluster():
+    """The embedded Postgres cluster of SOCMON_PG_PORT, started once for the session."""
     server.up()
+    return server
+
+
+def module_database(module_name: str) -> str:
+    """`tests.integration.test_pipeline` → `socmon_test_pipeline`."""
+    return "socmon_test_" + module_name.rsplit(".", 1)[-1].removeprefix("test_")
+
+
+@contextmanager
+def using_database(name: str) -> Iterator[None]:
+    """Point socmon's settings (and the subprocesses it starts) at another database for the duration."""
+    previous = os.environ.get("SOCMON_PG_DATABASE")
+    os.environ["SOCMON_PG_DATABASE"] = name
+    settings.cache_clear()
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("SOCMON_PG_DATABASE", None)
+        else:
+            os.environ["SOCMON_PG_DATABASE"] = previous
+        settings.cache_clear()
+
+
+def recreate_database(name: str) -> None:
+    """Drop `name` if it exists, then create it with the three roles' grants and the raw schema."""
     creds = server.credentials()
     s = settings()
     with psycopg.connect(
@@ -19,9 +66,19 @@ def warehouse():
         password=creds[server.OWNER],
         autocommit=True,
     ) as conn:
-        conn.execute(f'drop database if exists "{s.database}" with (force)')
-    roles.ensure_database(creds)
-    return server
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+    with using_database(name):
+        roles.ensure_database(creds)
+
+
+@pytest.fixture(scope="module")
+def warehouse(cluster, request) -> Iterator:
+    """A fresh database of this module's own (`socmon_test_<module>`), with the roles and the raw schema;
+    `settings().database` names it while the module runs. Yields socmon.warehouse.server."""
+    name = module_database(request.module.__name__)
+    recreate_database(name)
+    with using_database(name):
+        yield cluster
 
 
 @pytest.fixture
@@ -33,6 +90,32 @@ def admin(warehouse):
 @pytest.fixture
 def empty_raw(admin):
     loader.empty_raw(admin)
-    # threads of other modules' worlds, which the extractors would try to re-read here
+    # the threads of the module's earlier worlds, which the extractors would try to re-read
     admin.execute("drop view if exists marts.open_incident_threads")
     return admin
+
+
+@contextmanager
+def loads_stamped(conn: psycopg.Connection, at: datetime) -> Iterator[None]:
+    """Rows loaded into raw inside the block are stamped as loaded `at` (their `loaded_at`, and the
+    `detected_at` of deleted-post marks), instead of the wall-clock time of the test run. `conn` is an
+    owner connection in autocommit mode."""
+    started = conn.execute("select clock_timestamp()").fetchone()[0]
+    yield
+    stamped = conn.execute(
+        "select table_name, column_name from information_schema.columns"
+        " where table_schema = 'raw' and column_name in ('loaded_at', 'detected_at')"
+    ).fetchall()
+    for table, column in stamped:
+        conn.execute(
+            sql.SQL("update raw.{table} set {column} = %s where {column} >= %s").format(
+                table=sql.Identifier(table), column=sql.Identifier(column)
+            ),
+            [at, started],
+        )
+
+
+@pytest.fixture(scope="session")
+def stamp_loads():
+    """`with stamp_loads(conn, at): ...` — see `loads_stamped`."""
+    return loads_stamped

@@ -19,8 +19,9 @@ EVAL_DATABASE = "socmon_test_eval"
 def labelled_sets(warehouse):
     sets = {path.stem: load_labelled_set(path) for path in default_labelled_sets()}
     everything = [message for messages in sets.values() for message in messages]
+    own_database = settings().database
     predictions = classify(everything, database=EVAL_DATABASE)
-    assert settings().database == "socmon_test"  # the scratch database was only borrowed
+    assert settings().database == own_database  # the scratch database was only borrowed
     return {name: measure(messages, predictions) for name, messages in sets.items()}
 
 
