@@ -16,10 +16,12 @@ from socmon.assets import MARTS, RAW_MESSAGES
 )
 def socmon_transform():
     @task(outlets=[MARTS])
-    def dbt_build() -> None:
+    def dbt_build(dag_run=None) -> None:
         from socmon.transform import build
 
-        build()
+        # `airflow dags test -c '{"as_of_at": ...}'` evaluates the SLA at that instant (the tests' clock)
+        as_of_at = (dag_run.conf or {}).get("as_of_at") if dag_run else None
+        build(dbt_vars={"as_of_at": as_of_at} if as_of_at else None)
 
     dbt_build()
 

@@ -8,6 +8,16 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- "Now" for what is read between builds (a view): var as_of_at when a run sets it, else the query's
+    own now(). -#}
+{% macro as_of_at_or_now() -%}
+    {%- if var('as_of_at', none) -%}
+        '{{ var("as_of_at") }}'::timestamptz
+    {%- else -%}
+        now()
+    {%- endif -%}
+{%- endmacro %}
+
 {#- A stable pseudonym of an author: salted md5 of the platform and the author id. -#}
 {% macro author_pseudonym(platform, author_id) -%}
     md5('{{ var("pseudonym_salt") | replace("'", "''") }}' || ':' || {{ platform }} || ':' || {{ author_id }})

@@ -1,17 +1,18 @@
 """Official account compliance (issue #5) on a small sandbox extraction: marts, gate and «Аккаунты» sheet.
 
-Three generated days of VK, OK and Telegram, ending yesterday, are extracted into a fresh warehouse. The
-sandbox keeps some official accounts poorly on purpose (a silent VK community, one unverified without
-a cover, one without description and site, one with comments closed and no avatar; a Telegram channel
-under an informal name and unverified, one without description or comments; an OK group without
-website, phone and address). dbt builds the compliance marts with what they need, the GX gate checks
-them, and the daily export writes the «Аккаунты» sheet. The VK flaws are found from the generated
-payloads, not hard-coded, since the sandbox hands its styles to the ministries in a seeded order.
+Three generated days of VK, OK and Telegram, ending the day before a fixed TODAY, are extracted into a
+fresh warehouse (loaded at a fixed time, judged at a fixed as_of_at). The sandbox keeps some official
+accounts poorly on purpose (a silent VK community, one unverified without a cover, one without
+description and site, one with comments closed and no avatar; a Telegram channel under an informal
+name and unverified, one without description or comments; an OK group without website, phone and
+address). dbt builds the compliance marts with what they need, the GX gate checks them, and the daily
+export writes the «Аккаунты» sheet. The VK flaws are found from the generated payloads, not
+hard-coded, since the sandbox hands its styles to the ministries in a seeded order.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import openpyxl
@@ -28,7 +29,6 @@ from socmon.sources import extract_all, extract_into_raw
 from socmon.sources.registry import due_sources
 from socmon.sources.telegram import TelegramChannelReader, TelegramExtractor
 from socmon.transform import run_dbt
-from socmon.warehouse.loader import empty_raw
 
 pytestmark = pytest.mark.integration
 
@@ -37,18 +37,26 @@ NETWORKS = ("vk", "ok", "telegram")
 BODY_COUNT = 33  # domain/executive_bodies.csv: the administration and 32 executive bodies
 VK_NO_PHOTO = "/images/community_"
 KRAI = " Краснодарского края"
+# The fixed clock: the three days before Friday 27.11.2026 were extracted at 11:00 that day, and dbt
+# judges the accounts at noon (var as_of_at).
+TODAY = date(2026, 11, 27)
+LOADED_AT = datetime(2026, 11, 27, 11, 0, tzinfo=MOSCOW)
+AS_OF = datetime(2026, 11, 27, 12, 0, tzinfo=MOSCOW)
 
 
 @pytest.fixture(scope="module")
-def extracted(warehouse) -> dict[str, Any]:
-    """Raw data of three sandbox days ending yesterday (Moscow); returns the generated VK payloads."""
-    today = datetime.now(MOSCOW).date()
-    first_day = today - timedelta(days=DAYS)
-    with warehouse.connect("admin", autocommit=True) as conn:
-        empty_raw(conn)
+def extracted(warehouse, stamp_loads) -> dict[str, Any]:
+    """Raw data of the three sandbox days before TODAY (Moscow), loaded at LOADED_AT; returns the
+    generated VK payloads."""
+    first_day = TODAY - timedelta(days=DAYS)
     since = datetime.combine(first_day, datetime.min.time(), MOSCOW)
     until = since + timedelta(days=DAYS)
-    with running_sandbox(first_day, DAYS) as sandbox, pytest.MonkeyPatch.context() as env:
+    with (
+        warehouse.connect("admin", autocommit=True) as admin,
+        stamp_loads(admin, LOADED_AT),
+        running_sandbox(first_day, DAYS) as sandbox,
+        pytest.MonkeyPatch.context() as env,
+    ):
         for name, value in {
             "SOCMON_VK_API_URL": sandbox.vk.url,
             "SOCMON_VK_RPS": "100",
@@ -65,7 +73,7 @@ def extracted(warehouse) -> dict[str, Any]:
         for source in due_sources("telegram"):
             extract_into_raw(source, since, until, telegram)
         world = sandbox.vk_world
-    return {"today": today, "last_day": until.date() - timedelta(days=1), "vk_world": world}
+    return {"today": TODAY, "last_day": until.date() - timedelta(days=1), "vk_world": world}
 
 
 @pytest.fixture(scope="module")
@@ -76,10 +84,11 @@ def built(extracted: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -
     scratch = tmp_path_factory.mktemp("dbt")
     paths = ["--target-path", str(scratch / "target"), "--log-path", str(scratch / "logs")]
     upstream = ["--resource-type", "seed", "--resource-type", "snapshot", "--resource-type", "model"]
-    run_dbt(["build", "--select", "+marts.compliance", *upstream, *paths])
+    clock = {"as_of_at": AS_OF.isoformat()}
+    run_dbt(["build", "--select", "+marts.compliance", *upstream, *paths], clock)
     compliance = ["intermediate.compliance", "marts.compliance"]
     only_data_tests = ["--exclude-resource-type", "unit_test", "--indirect-selection", "cautious"]
-    run_dbt(["test", "--select", *compliance, *only_data_tests, *paths])
+    run_dbt(["test", "--select", *compliance, *only_data_tests, *paths], clock)
     return extracted
 
 

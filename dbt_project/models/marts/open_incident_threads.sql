@@ -18,7 +18,7 @@ open_incidents as (
     from {{ ref('fct_incidents') }}
     where final_answer_at is null
         and coalesce(final_deadline_at, deadline_at)
-            + interval '{{ var("open_incident_reread_days") }} days' > now()
+            + interval '{{ var("open_incident_reread_days") }} days' > {{ as_of_at_or_now() }}
 ),
 
 incident_messages as (
