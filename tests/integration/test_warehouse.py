@@ -10,25 +10,101 @@ from socmon.sources.files import ingest_files
 pytestmark = pytest.mark.integration
 
 
-def test_each_role_reaches_only_its_schemas(warehouse, admin):
-    admin.execute("create table if not exists marts.role_probe (x int)")
-    admin.execute("alter table marts.role_probe owner to socmon_transform")
-    admin.execute("grant select on marts.role_probe to socmon_bi")
+PROBED_SCHEMAS = ("staging", "intermediate", "snapshots", "marts")
+
+
+@pytest.fixture
+def probes(warehouse, admin):
+    """One single-row table per transform schema, created by the transform role as dbt creates its
+    models (no grants of the test's own), and one in `ops` created by the owner."""
+    with warehouse.connect("transform", autocommit=True) as transform:
+        for schema in PROBED_SCHEMAS:
+            transform.execute(f"create table {schema}.role_probe (x int)")
+            transform.execute(f"insert into {schema}.role_probe values (1)")
+    admin.execute("create table ops.role_probe (x int)")
+    yield
+    for schema in (*PROBED_SCHEMAS, "ops"):
+        admin.execute(f"drop table if exists {schema}.role_probe")
+
+
+def refused(conn, statement: str) -> bool:
+    try:
+        conn.execute(statement)
+    except psycopg.errors.InsufficientPrivilege:
+        return True
+    return False
+
+
+WRITES = (
+    "insert into {table} default values",
+    "update {table} set {column} = {column}",
+    "delete from {table}",
+    "truncate {table}",
+)
+
+
+def test_bi_reads_the_marts_and_nothing_else(warehouse, probes):
     with warehouse.connect("bi", autocommit=True) as bi:
-        bi.execute("select * from marts.role_probe")
-        for forbidden in ("raw.vk_posts", "raw.rejected"):
-            with pytest.raises(psycopg.errors.InsufficientPrivilege):
-                bi.execute(f"select * from {forbidden}")
-    with (
-        warehouse.connect("loader", autocommit=True) as loader,
-        pytest.raises(psycopg.errors.InsufficientPrivilege),
-    ):
-        loader.execute("create table staging.not_mine (x int)")
+        assert bi.execute("select x from marts.role_probe").fetchall() == [(1,)]
+        unreadable = [
+            "raw.vk_posts",
+            "raw.rejected",
+            "raw.source_cursors",
+            "staging.role_probe",
+            "intermediate.role_probe",
+            "snapshots.role_probe",
+            "ops.role_probe",
+        ]
+        read = [table for table in unreadable if not refused(bi, f"select * from {table}")]
+        assert read == []
+        writes = [w.format(table="marts.role_probe", column="x") for w in WRITES] + [
+            "insert into raw.vk_posts (owner_id, post_id, payload, payload_hash, source_id, load_id)"
+            " values (1, 1, '{}', 'h', 's', 'l')",
+            "create table marts.bi_table (x int)",
+            "create table public.bi_table (x int)",
+            "create view marts.bi_view as select 1 as x",
+            "create schema bi_schema",
+            "create temporary table bi_scratch (x int)",
+            "alter table marts.role_probe add column y int",
+            "drop table marts.role_probe",
+        ]
+        done = [statement for statement in writes if not refused(bi, statement)]
+        assert done == []
+        assert bi.execute("select x from marts.role_probe").fetchall() == [(1,)]
+
+
+def test_the_loader_writes_raw_and_reads_nothing_built_by_dbt(warehouse, probes):
+    with warehouse.connect("loader", autocommit=True) as loader:
+        loader.execute(
+            "insert into raw.vk_posts (owner_id, post_id, payload, payload_hash, source_id, load_id)"
+            " values (-1, 1, '{}', 'probe', 'probe', 'probe')"
+        )
+        loader.execute("delete from raw.vk_posts where load_id = 'probe'")
+        read = [
+            schema
+            for schema in (*PROBED_SCHEMAS, "ops")
+            if not refused(loader, f"select * from {schema}.role_probe")
+        ]
+        assert read == []  # in marts it reads only the open_incident_threads view (granted by dbt)
+        writes = [w.format(table="marts.role_probe", column="x") for w in WRITES] + [
+            f"create table {schema}.loader_table (x int)" for schema in (*PROBED_SCHEMAS, "ops", "public")
+        ]
+        done = [statement for statement in writes if not refused(loader, statement)]
+        assert done == []
+
+
+def test_the_transform_role_reads_raw_and_never_writes_it(warehouse, probes):
     with warehouse.connect("transform", autocommit=True) as transform:
         transform.execute("select count(*) from raw.vk_posts")
-        with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            transform.execute("insert into raw.rejected default values")
-    admin.execute("drop table marts.role_probe")
+        writes = [w.format(table="raw.vk_posts", column="load_id") for w in WRITES] + [
+            "insert into raw.rejected default values",
+            "create table raw.transform_table (x int)",
+            "create table ops.transform_table (x int)",
+            "alter table raw.vk_posts add column y int",
+        ]
+        done = [statement for statement in writes if not refused(transform, statement)]
+        assert done == []
+        assert refused(transform, "select * from ops.role_probe")
 
 
 def test_the_urls_name_each_role(warehouse):
