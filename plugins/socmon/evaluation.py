@@ -643,7 +643,7 @@ def _reason_table(confusion: Counter[tuple[str, str]]) -> list[str]:
     width = max(len(o) for o in order) + 2
     lines = [
         "reason confusion (rows: expected, columns: predicted; the diagonal is right):",
-        " " * (width + 2) + "".join(f"{_SHORT_REASONS.get(o, o[:11]):>12}" for o in order) + f"{'right':>8}",
+        " " * (width + 2) + "".join(f"{_SHORT_REASONS.get(o, o[:12]):>12}" for o in order) + f"{'right':>8}",
     ]
     for row in expected:
         total = sum(confusion[(row, p)] for p in order)

@@ -43,8 +43,9 @@ def test_the_labelled_sets_are_found():
 
 
 def test_the_development_set_covers_the_vocabulary(dev_set):
-    assert len(dev_set) >= 400
+    assert len(dev_set) >= 2000
     incidents = [m for m in dev_set if m.is_incident]
+    assert len(incidents) <= 0.3 * len(dev_set)  # at least 70 % of the messages are not incidents
     assert {m.category_code for m in incidents} == _codes("categories.csv")
     assert {m.non_incident_reason for m in dev_set if not m.is_incident} == _codes("non_incident_reasons.csv")
     municipalities = {m.municipality_code for m in dev_set if m.municipality_code}
@@ -53,6 +54,17 @@ def test_the_development_set_covers_the_vocabulary(dev_set):
     bodies = {m.responsible_body_code for m in incidents}
     assert bodies <= _codes("executive_bodies.csv")
     assert len({m.id for m in dev_set}) == len(dev_set)
+
+
+def test_the_labelled_sets_come_in_every_native_shape(dev_set):
+    shapes = Counter((m.platform, m.kind, m.author) for m in dev_set)
+    for platform in ("vk", "ok", "telegram"):
+        assert shapes[(platform, "comment", "citizen")] >= 50
+        assert shapes[(platform, "comment", "official")] >= 2  # an answer in the thread
+        assert shapes[(platform, "post", "community")] >= 5
+    assert shapes[("vk", "post", "citizen")] >= 50 and shapes[("ok", "post", "citizen")] >= 50
+    relayed = [m for m in dev_set if m.is_incident and m.author == "community"]
+    assert len({m.platform for m in relayed}) == 3  # channels relaying their readers' complaints
 
 
 def test_the_development_set_has_hard_cases(dev_set):
