@@ -643,11 +643,11 @@ def _reason_table(confusion: Counter[tuple[str, str]]) -> list[str]:
     width = max(len(o) for o in order) + 2
     lines = [
         "reason confusion (rows: expected, columns: predicted; the diagonal is right):",
-        " " * (width + 2) + "".join(f"{_SHORT_REASONS.get(o, o[:12]):>12}" for o in order) + f"{'right':>8}",
+        " " * (width + 2) + "".join(f"{_SHORT_REASONS.get(o, o[:12]):>13}" for o in order) + f"{'right':>8}",
     ]
     for row in expected:
         total = sum(confusion[(row, p)] for p in order)
-        cells = "".join(f"{confusion[(row, p)] or '.':>12}" for p in order)
+        cells = "".join(f"{confusion[(row, p)] or '.':>13}" for p in order)
         lines.append(f"  {row:<{width}}{cells}{_share(confusion[(row, row)], total):>8.0%}")
     return lines
 

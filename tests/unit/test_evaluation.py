@@ -56,6 +56,18 @@ def test_the_development_set_covers_the_vocabulary(dev_set):
     assert len({m.id for m in dev_set}) == len(dev_set)
 
 
+def test_the_held_out_part_is_as_realistic_and_apart():
+    data = settings().project_dir / "tests" / "data"
+    holdout = load_labelled_set(data / "incident_holdout_set.jsonl")
+    assert len(holdout) >= 400
+    assert sum(m.is_incident for m in holdout) <= 0.3 * len(holdout)
+    assert {m.non_incident_reason for m in holdout if not m.is_incident} == _codes("non_incident_reasons.csv")
+    assert len({m.category_code for m in holdout if m.is_incident}) >= 20
+    assert {m.platform for m in holdout if m.kind == "comment"} == {"vk", "ok", "telegram"}
+    development = {m.text for m in load_labelled_set(data / "incident_dev_set.jsonl")}
+    assert not [m.id for m in holdout if m.text in development]  # no held-out text in the development part
+
+
 def test_the_labelled_sets_come_in_every_native_shape(dev_set):
     shapes = Counter((m.platform, m.kind, m.author) for m in dev_set)
     for platform in ("vk", "ok", "telegram"):
@@ -287,8 +299,8 @@ def test_measure_counts_what_the_report_prints():
     assert "precision 0.667  recall 0.667  F1 0.667  (as written)" in report
     assert f"at base rate    precision {base_precision:.3f}  recall 0.667" in report
     assert "F1 below the target 0.90, precision below the target 0.90" in report
-    assert "  incident                          2           .           .           1     67%" in report
-    assert "  advertising_spam                  1           .           .           .      0%" in report
+    assert "  incident                           2            .            .            1     67%" in report
+    assert "  advertising_spam                   1            .            .            .      0%" in report
     assert "waste -> roads: 1" in report
     assert "wrong_category: expected [waste/mintek/krasnodar], got [roads/mintrans/krasnodar]" in report
     assert "tp:" not in report
