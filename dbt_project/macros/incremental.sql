@@ -16,7 +16,7 @@
     parses): Postgres then estimates `loaded_at > '…'` from its statistics, where behind a subquery it
     assumes a third of the table, and the compiled SQL shows the instant a run read from. -#}
 {% macro watermark_literal(query) -%}
-    {%- if execute -%}
+    {%- if execute and this is not string -%}  {#- in a unit test `this` names its fixture: read it in the query -#}
         {%- set value = run_query("select (" ~ query ~ ")::text").columns[0].values()[0] -%}
         '{{ value }}'::timestamptz
     {%- else -%}
@@ -40,15 +40,22 @@
 {%- endmacro %}
 
 {#- The rows of a staging view whose raw object got a new version since the watermark (all of them in a
-    full run). The keys are the view's partition columns, so Postgres looks each one up by the raw table's
-    key index instead of deduplicating the whole history. -#}
-{% macro changed_staging_rows(staging, raw_table, keys, watermark_column='loaded_at') -%}
+    full run), and those whose keys the query `also` selects (objects to re-read for another reason). The
+    keys are the view's partition columns, so Postgres looks each one up by the raw table's key index
+    instead of deduplicating the whole history. -#}
+{% macro changed_staging_rows(staging, raw_table, keys, watermark_column='loaded_at', also=none) -%}
     {%- if is_incremental() %}
     select staged.*
     from (
-        select distinct {{ keys | join(', ') }}
+        select {{ keys | join(', ') }}
         from {{ source('raw', raw_table) }}
         where loaded_at > {{ incremental_since(watermark_column) }}
+        {%- if also %}
+        union
+        {{ also }}
+        {%- else %}
+        group by {{ keys | join(', ') }}
+        {%- endif %}
     ) as changed
     cross join lateral (
         select *
@@ -63,19 +70,248 @@
 {%- endmacro %}
 
 {#- The latest processing stamp a model has written (its watermark), without lookback: stamps are written
-    in the same run as the rows they mark. -#}
+    in the same run as the rows they mark, and a model reads upstream rows stamped after it, so a run that
+    was interrupted or skipped (a failed test upstream) leaves its rows for the next one. Rendered in a
+    pre-hook it is the watermark of the run before this one. A target without the column yet (written
+    by an older version) has none: everything upstream is new. -#}
 {% macro processed_since(column, relation=none) -%}
-    {{ watermark_literal("select coalesce(max(" ~ column ~ "), '-infinity'::timestamptz) from " ~ (relation or this)) }}
+    {%- set target_relation = relation or this -%}
+    {%- if execute and relation is none and this is not string
+            and column not in (adapter.get_columns_in_relation(this) | map(attribute='name') | list) -%}
+        '-infinity'::timestamptz
+    {%- else -%}
+        {{ watermark_literal("select coalesce(max(" ~ column ~ "), '-infinity'::timestamptz) from " ~ target_relation) }}
+    {%- endif -%}
 {%- endmacro %}
 
-{#- Delete the rows of messages that the latest classification run no longer makes incidents (or merges). -#}
-{% macro delete_no_longer_incidents(key_column='source_message_key', keep_duplicates=false) -%}
+{#- Pre-hook of the models keyed by incident: before a run inserts its batch, delete the rows of messages
+    classified as no incident since this model's own watermark (`watermark_column`), and those merged into
+    them. Any run after an interrupted or skipped one still sees every declassification it missed.
+    - key_column: the target's message key; incident_column: the target's incident key (or none);
+    - hashed: the incident column holds md5(source_message_key) (the marts' incident_id);
+    - keep_duplicates: a message that became a duplicate stays (it is merged into the earlier incident). -#}
+{% macro delete_no_longer_incidents(watermark_column, key_column='source_message_key', incident_column=none,
+        hashed=false, keep_duplicates=false) -%}
+    {%- if is_incremental() -%}
+    {%- set message_key = 'md5(classified.source_message_key)' if hashed else 'classified.source_message_key' -%}
     delete from {{ this }} as target
     using {{ ref('int_messages_classified') }} as classified
-    where classified.classified_at = {{ processed_since('classified_at', ref('int_messages_classified')) }}
-        and classified.source_message_key = target.{{ key_column }}
+    where classified.classified_at > {{ processed_since(watermark_column) }}
         and not classified.is_incident
         {%- if keep_duplicates %}
         and classified.non_incident_reason is distinct from 'duplicate'
         {%- endif %}
+        and (
+            target.{{ key_column }} = classified.source_message_key
+            {%- if incident_column %}
+            or target.{{ incident_column }} = {{ message_key }}
+            {%- endif %}
+        )
+    {%- else -%}
+    select 'built from scratch: nothing to delete'
+    {%- endif -%}
+{%- endmacro %}
+
+{#- A list of rows as an SQL relation of literals (the result of a query run when the model compiles), so
+    that a pre-hook and the model's query act on the same rows whatever the pre-hook deletes.
+    columns: [(name, SQL type)]. -#}
+{% macro rows_literal(rows, columns) -%}
+    {%- if rows | length == 0 -%}
+    select {% for name, type in columns %}null::{{ type }} as {{ name }}{% if not loop.last %}, {% endif %}{% endfor %}
+    where false
+    {%- else -%}
+    select * from (values
+        {%- for row in rows %}
+        ({% for value in row %}{% if value is none %}null{% else %}'{{ value | string | replace("'", "''") }}'{% endif %}::{{ columns[loop.index0][1] }}{% if not loop.last %}, {% endif %}{% endfor %}){% if not loop.last %},{% endif %}
+        {%- endfor %}
+    ) as literal_rows ({% for name, type in columns %}{{ name }}{% if not loop.last %}, {% endif %}{% endfor %})
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The rows of a query, run when the model compiles (none while dbt only parses). -#}
+{% macro query_rows(query) -%}
+    {%- if execute -%}
+        {{ return(run_query(query).rows | map('list') | list) }}
+    {%- else -%}
+        {{ return([]) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Pre-hook of fct_incident_answers: the answers of the incidents evaluated since its watermark, and of
+    the messages declassified since, go before the batch replaces them. -#}
+{% macro delete_answers_of_reevaluated_incidents() -%}
+    {%- if is_incremental() -%}
+    {%- set watermark = processed_since('evaluated_run_at') -%}
+    delete from {{ this }} as target
+    where target.incident_id in (
+        select incident_id
+        from {{ ref('fct_incidents') }}
+        where evaluated_run_at > {{ watermark }}
+        union all
+        select md5(source_message_key)
+        from {{ ref('int_messages_classified') }}
+        where classified_at > {{ watermark }}
+            and not is_incident
+    )
+    {%- else -%}
+    select 'built from scratch: nothing to delete'
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The incidents int_answers_matched re-matches: those with a message in a thread where a comment or an
+    incident message was classified after `watermark`, and the messages declassified since (whose rows
+    go). Reads no row of int_answers_matched, so its pre-hook and its query select the same incidents. -#}
+{% macro incidents_to_rematch(watermark) -%}
+    select incident_message_key
+    from {{ ref('int_incident_messages') }}
+    where thread_root_key in (
+        select thread_root_key
+        from {{ ref('int_messages_classified') }}
+        where classified_at > {{ watermark }}
+            and message_kind = 'comment'
+        union
+        select thread_root_key
+        from {{ ref('int_incident_messages') }}
+        where classified_at > {{ watermark }}
+    )
+    union
+    select source_message_key
+    from {{ ref('int_messages_classified') }}
+    where classified_at > {{ watermark }}
+        and not is_incident
+{%- endmacro %}
+
+{#- Pre-hook of int_answers_matched: the rows of the incidents it is about to re-match. -#}
+{% macro delete_answers_to_rematch() -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }}
+    where incident_message_key in ({{ incidents_to_rematch(processed_since('matched_at')) }})
+    {%- else -%}
+    select 'built from scratch: nothing to delete'
+    {%- endif -%}
+{%- endmacro %}
+
+{#- mart_body_rating_monthly's months, as two lists of [month] rows: `refresh` (recomputed now) and
+    `postpone` (refreshed less than var rating_refresh_hours ago; kept and marked pending). A month is
+    touched when an incident of it was evaluated, or a message of it declassified, since the rating's
+    watermark, or when an earlier run postponed it. -#}
+{% macro rating_months() -%}
+    {%- if not (execute and is_incremental()) -%}
+        {{ return({'refresh': [], 'postpone': []}) }}
+    {%- endif -%}
+    {%- set watermark = processed_since('refreshed_at') -%}
+    {%- set has_pending = 'is_refresh_pending' in (adapter.get_columns_in_relation(this) | map(attribute='name') | list) -%}
+    {%- set query -%}
+        with touched as (
+            select distinct date_trunc('month', published_at at time zone 'Europe/Moscow')::date as rating_month
+            from {{ ref('fct_incidents') }}
+            where evaluated_run_at > {{ watermark }}
+            union
+            select distinct date_trunc('month', published_at at time zone 'Europe/Moscow')::date
+            from {{ ref('int_messages_classified') }}
+            where classified_at > {{ watermark }}
+                and not is_incident
+            {%- if has_pending %}
+            union
+            select distinct rating_month from {{ this }} where is_refresh_pending
+            {%- endif %}
+        )
+        select
+            touched.rating_month::text,
+            exists (
+                select 1
+                from {{ this }} as rated
+                where rated.rating_month = touched.rating_month
+                    and rated.refreshed_at > {{ run_started_at_sql() }}
+                        - interval '{{ var("rating_refresh_hours") }} hours'
+            ) as is_postponed
+        from touched
+        order by 1
+    {%- endset -%}
+    {%- set months = {'refresh': [], 'postpone': []} -%}
+    {%- for row in run_query(query).rows -%}
+        {%- do months['postpone' if row[1] else 'refresh'].append([row[0]]) -%}
+    {%- endfor -%}
+    {{ return(months) }}
+{%- endmacro %}
+
+{#- Pre-hook of mart_body_rating_monthly: the rows of the months it recomputes. -#}
+{% macro delete_rating_months_to_refresh() -%}
+    {%- set months = rating_months()['refresh'] -%}
+    {%- if is_incremental() and not var('rating_as_of_at', none) and months -%}
+    delete from {{ this }}
+    where rating_month in ({% for month in months %}'{{ month[0] }}'::date{% if not loop.last %}, {% endif %}{% endfor %})
+    {%- else -%}
+    select 'no month to recompute'
+    {%- endif -%}
+{%- endmacro %}
+
+{#- mart_incident_spikes' scopes, as [category, municipality, recompute_from] rows: for each category and
+    municipality with an incident evaluated since the watermark (or a message declassified, or an incident
+    moved away, found through the spikes that hold it), the earliest such point less the window, moved back
+    to the start of a stored spike reaching it. No window crosses that instant, so the episodes from it on
+    depend only on the incidents from it on. -#}
+{% macro spike_scopes() -%}
+    {%- if not (execute and is_incremental()) -%}
+        {{ return([]) }}
+    {%- endif -%}
+    {%- set watermark = processed_since('refreshed_at') -%}
+    {%- set window = "interval '" ~ var('spike_window_hours') ~ " hours'" -%}
+    {%- set query -%}
+        with changed as (
+            select source_message_key, category_code, municipality_code, published_at
+            from {{ ref('fct_incidents') }}
+            where evaluated_run_at > {{ watermark }}
+            union all
+            select source_message_key, null, null, null
+            from {{ ref('int_messages_classified') }}
+            where classified_at > {{ watermark }}
+                and not is_incident
+        ),
+        points as (
+            select category_code, municipality_code, published_at - {{ window }} as point
+            from changed
+            where category_code is not null and municipality_code is not null
+            union all
+            select spikes.category_code, spikes.municipality_code, spikes.started_at
+            from {{ this }} as spikes
+            where spikes.source_message_keys && array(select source_message_key from changed)
+        ),
+        first_points as (
+            select category_code, municipality_code, min(point) as point
+            from points
+            group by category_code, municipality_code
+        )
+        select
+            first_points.category_code,
+            first_points.municipality_code,
+            least(
+                first_points.point,
+                (
+                    select min(spikes.started_at)
+                    from {{ this }} as spikes
+                    where spikes.category_code = first_points.category_code
+                        and spikes.municipality_code = first_points.municipality_code
+                        and spikes.last_published_at + {{ window }} >= first_points.point
+                )
+            )::text
+        from first_points
+        order by 1, 2
+    {%- endset -%}
+    {{ return(query_rows(query)) }}
+{%- endmacro %}
+
+{#- Pre-hook of mart_incident_spikes: the spikes it recomputes. -#}
+{% macro delete_spikes_to_recompute() -%}
+    {%- set scopes = spike_scopes() -%}
+    {%- if is_incremental() and scopes -%}
+    delete from {{ this }} as spikes
+    using ({{ rows_literal(scopes, [('category_code', 'text'), ('municipality_code', 'text'),
+        ('recompute_from', 'timestamptz')]) }}) as scopes
+    where spikes.category_code = scopes.category_code
+        and spikes.municipality_code = scopes.municipality_code
+        and spikes.started_at >= scopes.recompute_from
+    {%- else -%}
+    select 'no spike to recompute'
+    {%- endif -%}
 {%- endmacro %}

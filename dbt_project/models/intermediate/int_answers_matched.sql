@@ -8,6 +8,7 @@
             {'columns': ['incident_message_key']},
             {'columns': ['matched_at']},
         ],
+        pre_hook=["{{ delete_answers_to_rematch() }}"],
     )
 }}
 
@@ -20,8 +21,10 @@
     An answer under any message merged into an incident (int_incident_messages) answers the incident.
     Each answer is intermediate or final by answer_markers (the matching marker with the lowest priority
     decides; no marker = final).
-    An incremental run re-matches only the threads where an official comment or an incident message
-    arrived since its watermark. -#}
+    An incremental run re-matches only the incidents with a message in a thread where a comment (official,
+    or formerly official) or an incident message was classified since its watermark: their rows are
+    deleted first (incidents_to_rematch), so an answer that no longer counts, or an incident that is no
+    longer one, leaves nothing behind. -#}
 
 with
 
@@ -38,17 +41,9 @@ answer_markers as (
 ),
 
 {% if is_incremental() %}
--- the threads with something new: an official comment, or a message merged into an incident
-changed_threads as (
-    select thread_root_key
-    from classified
-    where classified_at > {{ processed_since('matched_at') }}
-        and author_is_official
-        and message_kind = 'comment'
-    union
-    select thread_root_key
-    from incident_messages
-    where classified_at > {{ processed_since('matched_at') }}
+-- the incidents with a message in a thread where something changed
+to_rematch as (
+    {{ incidents_to_rematch(processed_since('matched_at')) }}
 ),
 {% endif %}
 
@@ -63,7 +58,7 @@ incidents as (
         published_at
     from incident_messages
     {% if is_incremental() %}
-    where thread_root_key in (select thread_root_key from changed_threads)
+    where incident_message_key in (select incident_message_key from to_rematch)
     {% endif %}
 ),
 
@@ -84,7 +79,7 @@ official_comments as (
     where author_is_official
         and message_kind = 'comment'
         {% if is_incremental() %}
-        and thread_root_key in (select thread_root_key from changed_threads)
+        and thread_root_key in (select thread_root_key from incidents)
         {% endif %}
 ),
 

@@ -10,14 +10,15 @@
             {'columns': ['thread_root_key']},
             {'columns': ['classified_at']},
         ],
-        post_hook=["{{ delete_no_longer_incidents(keep_duplicates=true) }}"],
+        pre_hook=["{{ delete_no_longer_incidents('classified_at', incident_column='incident_message_key', keep_duplicates=true) }}"],
     )
 }}
 
 {#- Every incident with the messages merged into it (REGULATION.md: the same problem posted several times or
     in several networks is one incident): the incident's own message, and each duplicate, followed through
     chains (a copy of a copy) to the incident it repeats. An incremental run adds the messages classified
-    since its watermark, joining copies of earlier incidents to them. -#}
+    since its watermark, joining copies of earlier incidents to them; before that it deletes the messages
+    declassified since (and the messages merged into them). -#}
 
 with recursive
 

@@ -1,7 +1,13 @@
 {{ config(materialized='ephemeral') }}
 
-{#- The incidents fct_incidents (re)wrote in its latest run: what snap_incident_status compares, so that
-    a run's snapshot costs the new evaluations, not the whole history. -#}
+{#- The incidents fct_incidents (re)wrote since the ones snap_incident_status last recorded (its own
+    largest evaluated_run_at): what the snapshot compares, so that a run's snapshot costs the new
+    evaluations, not the whole history, and a run that was interrupted before the snapshot loses
+    nothing. (The snapshot is read by name: a ref would make a cycle.) -#}
+
+{%- set snapshot = adapter.get_relation(database=target.database, schema='snapshots', identifier='snap_incident_status') -%}
+{%- set has_watermark = snapshot is not none and 'evaluated_run_at' in (
+    adapter.get_columns_in_relation(snapshot) | map(attribute='name') | list) -%}
 
 with
 
@@ -12,7 +18,11 @@ incidents as (
 final as (
     select *
     from incidents
-    where evaluated_at >= (select max(evaluated_at) from {{ ref('fct_incidents') }})
+    {%- if has_watermark %}
+    where evaluated_run_at > (
+        select coalesce(max(evaluated_run_at), '-infinity'::timestamptz) from {{ snapshot }}
+    )
+    {%- endif %}
 )
 
 select * from final

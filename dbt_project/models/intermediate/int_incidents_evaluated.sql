@@ -10,7 +10,7 @@
             {'columns': ['evaluated_at']},
             {'columns': ['sla_status']},
         ],
-        post_hook=["{{ delete_no_longer_incidents() }}"],
+        pre_hook=["{{ delete_no_longer_incidents('evaluated_run_at') }}"],
     )
 }}
 
@@ -23,8 +23,9 @@
       var final_answer_working_days-th working day after it; otherwise by the first deadline;
     - answers published after as_of_at are not counted.
     An incremental run re-evaluates the incidents classified, answered or merged with a copy since its
-    watermark, and the open ones whose deadline has passed since (now overdue): the status of any other
-    cannot have changed, so an hourly run costs what is new, not what is open. -#}
+    watermark, the open ones whose deadline has passed since (now overdue), and those whose final deadline
+    has passed since without a final answer: the status of any other cannot have changed, so an hourly run
+    costs what is new, not what is open. Before that it deletes the messages declassified since. -#}
 
 with
 
@@ -55,10 +56,20 @@ to_evaluate as (
     from incident_messages
     where classified_at > {{ processed_since('evaluated_run_at') }}
     union
+    -- re-matched, perhaps to no answer at all (an account no longer registered)
+    {{ incidents_to_rematch(processed_since('evaluated_run_at')) }}
+    union
+    -- the clock: open ones past their first deadline, and those waiting for a final answer past the final one
     select source_message_key
     from {{ this }}
     where sla_status = 'open'
         and deadline_at < {{ as_of_at() }}
+    union
+    select source_message_key
+    from {{ this }}
+    where final_answer_at is null
+        and final_deadline_at < {{ as_of_at() }}
+        and final_deadline_at >= evaluated_at
 ),
 {% endif %}
 

@@ -7,6 +7,7 @@
         indexes=[
             {'columns': ['source_message_key']},
             {'columns': ['loaded_at']},
+            {'columns': ['unioned_at']},
             {'columns': ['classified_at']},
             {'columns': ['rule_version']},
             {'columns': ['author_id', 'published_at']},
@@ -28,10 +29,10 @@
       named in the text (gazetteer, word forms), else the monitored community's; importance by markers.
     Human corrections (seeds/overrides/classification_overrides.csv) win over every rule and are shown
     (is_overridden, override_by, override_reason).
-    An incremental run classifies the messages new or edited since its watermark (int_messages_unioned's
-    loaded_at), and those with (or formerly with) a correction; all of them when some row was classified
-    under another rule_version. Every row written carries classified_at, the watermark of the models
-    downstream. -#}
+    An incremental run classifies the messages int_messages_unioned wrote since the ones it classified last
+    (its own largest unioned_at: a run that was interrupted or skipped loses nothing), and those with (or
+    formerly with) a correction; all of them when some row was classified under another rule_version.
+    Every row written carries classified_at, the watermark of the models downstream. -#}
 
 with
 
@@ -102,15 +103,9 @@ messages as (
         {%- set reclassify_all = other_versions.columns[0].values()[0] %}
     {%- endif %}
     {%- if not reclassify_all %}
-    -- new or edited since the watermark (those of the lookback already classified are skipped), and the
-    -- few messages with (or formerly with) a human correction
-    where unioned.loaded_at > {{ incremental_since('loaded_at') }}
-        and not exists (
-            select 1
-            from {{ this }} as classified
-            where classified.source_message_key = unioned.source_message_key
-                and classified.loaded_at = unioned.loaded_at
-        )
+    -- (re)written by int_messages_unioned since the last classification (new, edited, or in a changed
+    -- context), and the few messages with (or formerly with) a human correction
+    where unioned.unioned_at > {{ processed_since('unioned_at') }}
         or unioned.source_message_key in (
             select source_message_key from {{ ref('classification_overrides') }}
             {%- if 'is_overridden' in adapter.get_columns_in_relation(this) | map(attribute='name') | list %}
@@ -640,6 +635,7 @@ final as (
         verdicts.published_at,
         verdicts.detected_at,
         verdicts.loaded_at,
+        verdicts.unioned_at,
         verdicts.message_text,
         verdicts.message_url,
         verdicts.final_is_incident                                                  as is_incident,

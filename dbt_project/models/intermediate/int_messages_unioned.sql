@@ -7,34 +7,24 @@
         indexes=[
             {'columns': ['source_message_key']},
             {'columns': ['loaded_at']},
+            {'columns': ['unioned_at']},
+            {'columns': ['author_id', 'platform']},
+            {'columns': ['account_key']},
+            {'columns': ['community_key', 'is_monitored_community', 'community_municipality_code']},
+            {'columns': ['thread_root_key']},
         ],
     )
 }}
 
-{#- Every message of every network as one row. An incremental run re-reads only the objects with a new raw
-    version since the watermark (changed_staging_rows), whatever the size of the history. -#}
+{#- Every message of every network as one row, with its context: the registry (official authors, monitored
+    communities and their municipalities) and its thread's root. An incremental run re-reads only the
+    objects with a new raw version since the watermark (changed_staging_rows), whatever the size of the
+    history, and the messages whose context changed since they were written: an author or a community
+    the registry now describes otherwise, a Telegram reply whose thread root arrived, an OK comment whose
+    topic (and so its group) arrived. Each row written carries unioned_at, the watermark of the
+    classification. -#}
 
 with
-
-vk_posts as (
-    {{ changed_staging_rows(ref('stg_vk__posts'), 'vk_posts', ['owner_id', 'post_id']) }}
-),
-
-vk_comments as (
-    {{ changed_staging_rows(ref('stg_vk__comments'), 'vk_comments', ['owner_id', 'comment_id']) }}
-),
-
-telegram_messages as (
-    {{ changed_staging_rows(ref('stg_telegram__messages'), 'telegram_messages', ['peer_id', 'message_id']) }}
-),
-
-ok_topics as (
-    {{ changed_staging_rows(ref('stg_ok__topics'), 'ok_topics', ['group_id', 'topic_id']) }}
-),
-
-ok_comments as (
-    {{ changed_staging_rows(ref('stg_ok__comments'), 'ok_comments', ['topic_id', 'comment_id']) }}
-),
 
 official_accounts as (
     select * from {{ ref('official_accounts') }}
@@ -42,6 +32,81 @@ official_accounts as (
 
 monitored_communities as (
     select * from {{ ref('monitored_communities') }}
+),
+
+{% if is_incremental() %}
+-- messages written under a context that has changed since
+context_changed as (
+    -- an author the registry now names an official account (of another body), or no longer does
+    select this.source_message_key, this.platform, this.message_kind, this.community_key
+    from {{ this }} as this
+    inner join official_accounts
+        on this.author_id = official_accounts.account_id::text
+        and this.platform = official_accounts.platform
+    where this.account_key is distinct from official_accounts.account_key
+        or this.account_body_code is distinct from official_accounts.body_code
+    union
+    select this.source_message_key, this.platform, this.message_kind, this.community_key
+    from {{ this }} as this
+    left join official_accounts
+        on official_accounts.account_key = this.account_key
+        and official_accounts.body_code = this.account_body_code
+    where this.account_key is not null
+        and official_accounts.account_key is null
+    union
+    -- a community registered, or given another municipality
+    select this.source_message_key, this.platform, this.message_kind, this.community_key
+    from monitored_communities
+    inner join {{ this }} as this
+        on this.community_key = monitored_communities.source_id
+    where not this.is_monitored_community
+        or this.community_municipality_code is distinct from monitored_communities.municipality_code
+    union
+    -- replies whose thread root (a Telegram discussion's copy of the post, an OK topic) arrived since
+    select this.source_message_key, this.platform, this.message_kind, this.community_key
+    from {{ this }} as this
+    where this.message_kind = 'comment'
+        and this.thread_root_key in (
+            select {{ telegram_message_key('peer_id', 'message_id') }}
+            from {{ source('raw', 'telegram_messages') }}
+            where loaded_at > {{ incremental_since('loaded_at') }}
+            union all
+            select {{ ok_topic_key('topic_id') }}
+            from {{ source('raw', 'ok_topics') }}
+            where loaded_at > {{ incremental_since('loaded_at') }}
+        )
+),
+{% endif %}
+
+vk_posts as (
+    {{ changed_staging_rows(ref('stg_vk__posts'), 'vk_posts', ['owner_id', 'post_id'],
+        also="select " ~ message_key_ids('source_message_key', 'vk_post')
+            ~ " from context_changed where platform = 'vk' and message_kind = 'post'") }}
+),
+
+vk_comments as (
+    {{ changed_staging_rows(ref('stg_vk__comments'), 'vk_comments', ['owner_id', 'comment_id'],
+        also="select " ~ message_key_ids('source_message_key', 'vk_comment')
+            ~ " from context_changed where platform = 'vk' and message_kind = 'comment'") }}
+),
+
+telegram_messages as (
+    {{ changed_staging_rows(ref('stg_telegram__messages'), 'telegram_messages', ['peer_id', 'message_id'],
+        also="select " ~ message_key_ids('source_message_key', 'telegram_message')
+            ~ " from context_changed where platform = 'telegram'") }}
+),
+
+ok_topics as (
+    {{ changed_staging_rows(ref('stg_ok__topics'), 'ok_topics', ['group_id', 'topic_id'],
+        also="select substr(community_key, 4)::bigint as group_id, "
+            ~ message_key_ids('source_message_key', 'ok_topic')
+            ~ " from context_changed where platform = 'ok' and message_kind = 'post'") }}
+),
+
+ok_comments as (
+    {{ changed_staging_rows(ref('stg_ok__comments'), 'ok_comments', ['topic_id', 'comment_id'],
+        also="select " ~ message_key_ids('source_message_key', 'ok_comment')
+            ~ " from context_changed where platform = 'ok' and message_kind = 'comment'") }}
 ),
 
 vk_post_messages as (
@@ -60,7 +125,7 @@ vk_post_messages as (
         detected_at,
         loaded_at,
         message_text,
-        'https://vk.com/wall' || owner_id || '_' || post_id     as message_url,
+        {{ vk_post_url('owner_id', 'post_id') }}     as message_url,
         is_marked_as_ads,
         is_deleted
     from vk_posts
@@ -78,19 +143,19 @@ vk_comment_messages as (
         post_message_key                                        as thread_root_key,
         case
             when reply_to_comment_id is not null
-                then 'vk:comment' || owner_id || '_' || post_id || '_' || reply_to_comment_id
+                then {{ vk_comment_key('owner_id', 'post_id', 'reply_to_comment_id') }}
             when thread_comment_id is not null
-                then 'vk:comment' || owner_id || '_' || post_id || '_' || thread_comment_id
+                then {{ vk_comment_key('owner_id', 'post_id', 'thread_comment_id') }}
             else post_message_key
         end                                                     as parent_message_key,
-        'vk:comment' || owner_id || '_' || post_id || '_'
-            || coalesce(thread_comment_id, comment_id)          as reply_thread_key,
+        {{ vk_comment_key('owner_id', 'post_id', 'coalesce(thread_comment_id, comment_id)') }}
+                                                                as reply_thread_key,
         published_at,
         detected_at,
         loaded_at,
         message_text,
-        'https://vk.com/wall' || owner_id || '_' || post_id
-            || '?reply=' || comment_id                          as message_url,
+        {{ vk_comment_url('owner_id', 'post_id', 'comment_id') }}
+                                                                as message_url,
         false                                                   as is_marked_as_ads,
         is_deleted
     from vk_comments
@@ -126,11 +191,9 @@ telegram_post_messages as (
         telegram_messages.detected_at,
         telegram_messages.loaded_at,
         telegram_messages.message_text,
-        case
-            when telegram_usernames.screen_name is not null
-                then 'https://t.me/' || telegram_usernames.screen_name || '/' || telegram_messages.message_id
-            else 'https://t.me/c/' || telegram_messages.peer_id || '/' || telegram_messages.message_id
-        end                                                                 as message_url,
+        {{ telegram_post_url(
+            'telegram_usernames.screen_name', 'telegram_messages.peer_id', 'telegram_messages.message_id'
+        ) }}                                                                as message_url,
         false                                                               as is_marked_as_ads,
         false                                                               as is_deleted
     from telegram_messages
@@ -157,7 +220,7 @@ telegram_thread_roots as (
         roots.peer_id                                                       as discussion_peer_id,
         roots.message_id                                                    as root_message_id,
         roots.forwarded_from_peer_id                                        as channel_id,
-        'telegram:' || roots.forwarded_from_peer_id || '/' || roots.forwarded_from_message_id
+        {{ telegram_message_key('roots.forwarded_from_peer_id', 'roots.forwarded_from_message_id') }}
                                                                             as post_message_key,
         roots.forwarded_from_message_id                                     as post_id
     from (select distinct peer_id, root_message_id from telegram_replies) as wanted
@@ -183,32 +246,30 @@ telegram_reply_messages as (
                                                                             as community_key,
         coalesce(
             telegram_thread_roots.post_message_key,
-            'telegram:' || telegram_replies.peer_id || '/' || telegram_replies.root_message_id
+            {{ telegram_message_key('telegram_replies.peer_id', 'telegram_replies.root_message_id') }}
         )                                                                   as thread_root_key,
         case
             when telegram_replies.reply_to_message_id = telegram_replies.root_message_id
                 then coalesce(
                     telegram_thread_roots.post_message_key,
-                    'telegram:' || telegram_replies.peer_id || '/' || telegram_replies.root_message_id
+                    {{ telegram_message_key('telegram_replies.peer_id', 'telegram_replies.root_message_id') }}
                 )
-            else 'telegram:' || telegram_replies.peer_id || '/' || telegram_replies.reply_to_message_id
+            else {{ telegram_message_key('telegram_replies.peer_id', 'telegram_replies.reply_to_message_id') }}
         end                                                                 as parent_message_key,
         -- the discussion is flat: a reply to the post opens a thread, a reply to a reply joins that one
         case
             when telegram_replies.reply_to_message_id = telegram_replies.root_message_id
                 then telegram_replies.source_message_key
-            else 'telegram:' || telegram_replies.peer_id || '/' || telegram_replies.reply_to_message_id
+            else {{ telegram_message_key('telegram_replies.peer_id', 'telegram_replies.reply_to_message_id') }}
         end                                                                 as reply_thread_key,
         telegram_replies.published_at,
         telegram_replies.detected_at,
         telegram_replies.loaded_at,
         telegram_replies.message_text,
-        case
-            when telegram_usernames.screen_name is not null and telegram_thread_roots.post_id is not null
-                then 'https://t.me/' || telegram_usernames.screen_name || '/' || telegram_thread_roots.post_id
-                    || '?comment=' || telegram_replies.message_id
-            else 'https://t.me/c/' || telegram_replies.peer_id || '/' || telegram_replies.message_id
-        end                                                                 as message_url,
+        {{ telegram_reply_url(
+            'telegram_usernames.screen_name', 'telegram_thread_roots.post_id',
+            'telegram_replies.peer_id', 'telegram_replies.message_id'
+        ) }}                                                                as message_url,
         false                                                               as is_marked_as_ads,
         false                                                               as is_deleted
     from telegram_replies
@@ -236,7 +297,7 @@ ok_topic_messages as (
         detected_at,
         loaded_at,
         message_text,
-        'https://ok.ru/group/' || group_id || '/topic/' || topic_id         as message_url,
+        {{ ok_topic_url('group_id', 'topic_id') }}                          as message_url,
         is_marked_as_ads,
         false                                                               as is_deleted
     from ok_topics
@@ -273,20 +334,19 @@ ok_comment_messages as (
         ok_comments.topic_message_key                                       as thread_root_key,
         case
             when ok_comments.reply_to_comment_id is not null
-                then 'ok:comment/' || ok_comments.topic_id || '/' || ok_comments.reply_to_comment_id
+                then {{ ok_comment_key('ok_comments.topic_id', 'ok_comments.reply_to_comment_id') }}
             else ok_comments.topic_message_key
         end                                                                 as parent_message_key,
         case
             when ok_comments.reply_to_comment_id is not null
-                then 'ok:comment/' || ok_comments.topic_id || '/' || ok_comments.reply_to_comment_id
+                then {{ ok_comment_key('ok_comments.topic_id', 'ok_comments.reply_to_comment_id') }}
             else ok_comments.source_message_key
         end                                                                 as reply_thread_key,
         ok_comments.published_at,
         ok_comments.detected_at,
         ok_comments.loaded_at,
         ok_comments.message_text,
-        'https://ok.ru/group/' || coalesce(ok_topics.group_id::text, 'unknown') || '/topic/' || ok_comments.topic_id
-                                                                            as message_url,
+        {{ ok_topic_url('ok_topics.group_id', 'ok_comments.topic_id') }}    as message_url,
         false                                                               as is_marked_as_ads,
         false                                                               as is_deleted
     from ok_comments
@@ -331,7 +391,8 @@ final as (
         unioned.message_text,
         unioned.message_url,
         unioned.is_marked_as_ads,
-        unioned.is_deleted
+        unioned.is_deleted,
+        {{ run_started_at_sql() }}                              as unioned_at
     from unioned
     left join official_accounts
         on official_accounts.account_key = unioned.platform || ':' || unioned.author_id

@@ -7,11 +7,13 @@
         indexes=[
             {'columns': ['source_message_key']},
             {'columns': ['merged_at']},
+            {'columns': ['incident_id']},
         ],
-        post_hook=["{{ delete_no_longer_incidents(keep_duplicates=true) }}"],
+        pre_hook=["{{ delete_no_longer_incidents('merged_at', incident_column='incident_id', hashed=true, keep_duplicates=true) }}"],
     )
 }}
 
+-- depends_on: {{ ref('int_messages_classified') }}
 with
 
 incident_messages as (

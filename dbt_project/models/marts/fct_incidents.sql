@@ -8,14 +8,17 @@
             {'columns': ['incident_id']},
             {'columns': ['source_message_key']},
             {'columns': ['evaluated_at']},
+            {'columns': ['evaluated_run_at']},
             {'columns': ['published_at']},
         ],
-        post_hook=["{{ delete_no_longer_incidents() }}"],
+        pre_hook=["{{ delete_no_longer_incidents('evaluated_run_at') }}"],
     )
 }}
 
-{#- An incremental run copies the incidents int_incidents_evaluated (re)evaluated in its latest run. -#}
+{#- An incremental run copies the incidents int_incidents_evaluated (re)evaluated since the ones it copied
+    last (evaluated_run_at), and first deletes the messages declassified since. -#}
 
+-- depends_on: {{ ref('int_messages_classified') }}
 with
 
 evaluated as (
@@ -26,9 +29,8 @@ to_evaluate as (
     select *
     from evaluated
     {% if is_incremental() %}
-    -- the rows of the previous runs carry their evaluated_at and are here already: after a full build,
-    -- `>=` re-inserted every incident on the next hourly run
-    where evaluated_at > {{ processed_since('evaluated_at') }}
+    -- evaluated_at is the SLA clock (as_of_at), not the run: the run's stamp tells what is new
+    where evaluated_run_at > {{ processed_since('evaluated_run_at') }}
     {% endif %}
 ),
 
@@ -61,7 +63,8 @@ final as (
         merged_message_count,
         is_overridden,
         override_by,
-        override_reason
+        override_reason,
+        evaluated_run_at
     from to_evaluate
 )
 

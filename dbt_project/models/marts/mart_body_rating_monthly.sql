@@ -6,7 +6,9 @@
         on_schema_change='append_new_columns',
         indexes=[
             {'columns': ['rating_key']},
+            {'columns': ['rating_month']},
         ],
+        pre_hook=["{{ delete_rating_months_to_refresh() }}"],
     )
 }}
 
@@ -18,9 +20,13 @@
     With var rating_as_of_at set (an ISO instant), the statuses come from snap_incident_status as they
     were at that instant, so a month's rating can be recomputed exactly as it was published (run it with
     --full-refresh, and again without the var to come back to the current rating).
-    An incremental run recomputes the months of the incidents evaluated by the latest run, at most every
-    var rating_refresh_hours (a month's figures cost all its incidents). -#}
+    An incremental run recomputes whole the months touched since its watermark (an incident evaluated,
+    a message declassified), and those it postponed before: a month refreshed less than var
+    rating_refresh_hours ago is postponed (a month's figures cost all its incidents) and marked
+    is_refresh_pending until a run refreshes it. The pre-hook deletes the rows of the months recomputed,
+    so that a body or municipality without incidents any more leaves no row. -#}
 
+-- depends_on: {{ ref('int_messages_classified') }}
 with
 
 {% if var('rating_as_of_at', none) %}
@@ -31,32 +37,27 @@ incidents as (
         and (dbt_valid_to is null or dbt_valid_to > '{{ var("rating_as_of_at") }}'::timestamptz)
 ),
 {% elif is_incremental() %}
--- the months of the incidents evaluated by the latest run, recomputed whole, unless the month's rating
--- was refreshed less than var rating_refresh_hours ago: a month's figures cost the month's incidents,
--- so the hourly runs refresh them at that pace
-touched_months as (
-    select
-        min(batch.rating_month) as first_month,
-        max(batch.rating_month) as last_month
-    from (
-        select distinct date_trunc('month', published_at at time zone 'Europe/Moscow')::date as rating_month
-        from {{ ref('fct_incidents') }}
-        where evaluated_at >= (select max(evaluated_at) from {{ ref('fct_incidents') }})
-    ) as batch
-    where not exists (
-        select 1
-        from {{ this }} as rated
-        where rated.rating_month = batch.rating_month
-            and rated.refreshed_at > {{ run_started_at_sql() }} - interval '{{ var("rating_refresh_hours") }} hours'
-    )
+-- the months to recompute (rating_months_to_refresh), known when the model compiles: the pre-hook has
+-- deleted their rows by the time this query runs
+months_to_refresh as (
+    {{ rows_literal(rating_months()['refresh'], [('rating_month', 'date')]) }}
 ),
 
 incidents as (
     select fct_incidents.*
     from {{ ref('fct_incidents') }} as fct_incidents
-    cross join touched_months
-    where fct_incidents.published_at >= touched_months.first_month at time zone 'Europe/Moscow'
-        and fct_incidents.published_at < (touched_months.last_month + interval '1 month') at time zone 'Europe/Moscow'
+    inner join months_to_refresh
+        on fct_incidents.published_at >= months_to_refresh.rating_month::timestamp at time zone 'Europe/Moscow'
+        and fct_incidents.published_at
+            < (months_to_refresh.rating_month + interval '1 month')::timestamp at time zone 'Europe/Moscow'
+),
+
+-- the months refreshed less than var rating_refresh_hours ago: kept as they are, marked pending
+postponed as (
+    select rated.*
+    from {{ this }} as rated
+    inner join ({{ rows_literal(rating_months()['postpone'], [('rating_month', 'date')]) }}) as months
+        on months.rating_month = rated.rating_month
 ),
 {% else %}
 incidents as (
@@ -146,8 +147,35 @@ final as (
             else 'yellow'
         end                                         as rating_zone,
         statuses_evaluated_at,
-        {{ run_started_at_sql() }}                  as refreshed_at
+        {{ run_started_at_sql() }}                  as refreshed_at,
+        false                                       as is_refresh_pending
     from shares
+    {%- if is_incremental() and not var('rating_as_of_at', none) %}
+    union all
+    select
+        rating_key,
+        rating_month,
+        responsible_body_code,
+        municipality_code,
+        rating_scope,
+        incident_count,
+        due_incident_count,
+        first_answers_on_time_count,
+        first_answers_on_time_share,
+        mean_working_hours_to_first_answer,
+        median_working_hours_to_first_answer,
+        overdue_count,
+        overdue_share,
+        final_due_count,
+        final_answers_on_time_count,
+        final_answers_on_time_share,
+        is_rated,
+        rating_zone,
+        statuses_evaluated_at,
+        refreshed_at,
+        true                                        as is_refresh_pending
+    from postponed
+    {%- endif %}
 )
 
 select * from final

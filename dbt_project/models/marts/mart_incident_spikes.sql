@@ -6,15 +6,21 @@
         on_schema_change='append_new_columns',
         indexes=[
             {'columns': ['spike_id']},
+            {'columns': ['category_code', 'municipality_code', 'started_at']},
         ],
+        pre_hook=["{{ delete_spikes_to_recompute() }}"],
     )
 }}
 
 {#- Spikes: var spike_min_incidents (5) or more incidents of one category in one municipality within
     var spike_window_hours (3) hours of each other, e.g. a water outage in one district. Overlapping
-    windows make one alert, with its incidents' messages. An incremental run recomputes the spikes around
-    the incidents evaluated since its last run (an alert keeps its id, the hash of its start, as it grows). -#}
+    windows make one alert, with its incidents' messages; its id is the hash of its category, municipality
+    and start. An incremental run recomputes, for each category and municipality with an incident evaluated
+    or declassified since its watermark, every episode from a point no window crosses (spike_scopes) to
+    the end; the pre-hook deletes the spikes it recomputes, so an episode that grows backwards, splits or
+    shrinks leaves no stale row beside the new one. -#}
 
+-- depends_on: {{ ref('int_messages_classified') }}
 with
 
 incidents as (
@@ -22,16 +28,10 @@ incidents as (
 ),
 
 {% if is_incremental() %}
--- the categories and municipalities with incidents evaluated since the last run, around their times
-touched as (
-    select
-        category_code,
-        municipality_code,
-        min(published_at) - interval '{{ var("spike_window_hours") }} hours' as from_at,
-        max(published_at) + interval '{{ var("spike_window_hours") }} hours' as to_at
-    from incidents
-    where evaluated_at >= (select max(evaluated_at) from {{ ref('fct_incidents') }})
-    group by category_code, municipality_code
+-- known when the model compiles: the pre-hook has deleted these spikes by the time this query runs
+scopes as (
+    {{ rows_literal(spike_scopes(), [('category_code', 'text'), ('municipality_code', 'text'),
+        ('recompute_from', 'timestamptz')]) }}
 ),
 {% endif %}
 
@@ -46,10 +46,10 @@ located as (
         incidents.evaluated_at
     from incidents
     {% if is_incremental() %}
-    inner join touched
-        on touched.category_code = incidents.category_code
-        and touched.municipality_code = incidents.municipality_code
-        and incidents.published_at between touched.from_at and touched.to_at
+    inner join scopes
+        on scopes.category_code = incidents.category_code
+        and scopes.municipality_code = incidents.municipality_code
+        and incidents.published_at >= scopes.recompute_from
     {% endif %}
     where incidents.category_code is not null and incidents.municipality_code is not null
 ),
@@ -120,7 +120,8 @@ final as (
                                                                         as source_message_keys,
         array_agg(located.message_url order by located.published_at, located.incident_id)
                                                                         as message_urls,
-        max(located.evaluated_at)                                       as evaluated_at
+        max(located.evaluated_at)                                       as evaluated_at,
+        {{ run_started_at_sql() }}                                      as refreshed_at
     from episodes
     inner join located
         on located.category_code = episodes.category_code

@@ -41,7 +41,7 @@ vk_account_posts as (
         vk_posts.comment_count,
         vk_posts.view_count,
         null::boolean                                                        as is_commenting_open,
-        'https://vk.com/wall' || vk_posts.owner_id || '_' || vk_posts.post_id as post_url
+        {{ vk_post_url('vk_posts.owner_id', 'vk_posts.post_id') }}       as post_url
     from vk_posts
     inner join official_accounts
         on official_accounts.account_key = 'vk:' || vk_posts.owner_id
@@ -62,11 +62,9 @@ telegram_account_posts as (
                                                                              as comment_count,
         telegram_messages.view_count,
         telegram_messages.has_discussion                                     as is_commenting_open,
-        case
-            when official_accounts.screen_name is not null
-                then 'https://t.me/' || official_accounts.screen_name || '/' || telegram_messages.message_id
-            else 'https://t.me/c/' || telegram_messages.peer_id || '/' || telegram_messages.message_id
-        end                                                                  as post_url
+        {{ telegram_post_url(
+            'official_accounts.screen_name', 'telegram_messages.peer_id', 'telegram_messages.message_id'
+        ) }}                                                                 as post_url
     from telegram_messages
     inner join official_accounts
         on official_accounts.account_key = 'telegram:' || telegram_messages.peer_id
@@ -86,8 +84,7 @@ ok_account_posts as (
         ok_topics.comment_count,
         null::integer                                                        as view_count,
         not ok_topics.is_commenting_denied                                   as is_commenting_open,
-        'https://ok.ru/group/' || ok_topics.group_id || '/topic/' || ok_topics.topic_id
-                                                                             as post_url
+        {{ ok_topic_url('ok_topics.group_id', 'ok_topics.topic_id') }}   as post_url
     from ok_topics
     inner join official_accounts
         on official_accounts.account_key = 'ok:' || ok_topics.group_id
