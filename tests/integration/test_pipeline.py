@@ -209,6 +209,31 @@ def test_the_sla_status_follows_the_sandbox_answers(pipeline, bi, truth):
     assert set(statuses) == {"answered_on_time", "answered_late", "overdue", "open"}, statuses
 
 
+def test_official_replies_in_the_threads_are_the_incidents_answers_on_every_network(pipeline, bi, truth):
+    """VK comments, OK comments and Telegram replies in a channel's discussion group, made by an
+    official account (a Telegram body answers as its channel), are the answers of the incident."""
+    rows = bi.execute(
+        """
+        select incidents.source_message_key, answers.answer_message_key, answers.answered_at,
+            answers.platform
+        from marts.fct_incident_answers as answers
+        inner join marts.fct_incidents as incidents
+            on incidents.incident_id = answers.incident_id
+        """
+    ).fetchall()
+    found = {key for (key,) in bi.execute("select source_message_key from marts.fct_incidents")}
+    expected = {
+        (label["answers_key"], key)
+        for key, label in truth.items()
+        if label["kind"] == "official_answer" and label["answers_key"] in found
+    }
+    assert {(incident, answer) for incident, answer, *_ in rows} == expected
+    for _, answer, answered_at, _ in rows:
+        assert answered_at.timestamp() == truth[answer]["published_at"], answer
+    per_platform = Counter(platform for *_, platform in rows)
+    assert per_platform["telegram"] >= 10 and per_platform["ok"] >= 10 and per_platform["vk"] >= 10
+
+
 def test_the_daily_export_is_written_in_russian(pipeline):
     report_day = (FIRST_DAY + timedelta(days=DAYS - 1)).isoformat()
     folder = settings().out_dir / report_day
