@@ -75,6 +75,14 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _deliver(args: argparse.Namespace) -> int:
+    from socmon.reports.delivery import publish
+
+    outcome = publish(args.period, args.date, conn_id=args.conn_id)
+    print(outcome.summary())
+    return 1 if outcome.held else 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from socmon.demo import run_demo
 
@@ -146,9 +154,17 @@ def build_parser() -> argparse.ArgumentParser:
     validate.set_defaults(func=_validate)
 
     export = sub.add_parser("export", help="XLSX, CSV and HTML reports under out/DATE/")
-    export.add_argument("--period", choices=["day", "week"], default="day")
+    export.add_argument("--period", choices=["day", "week", "month"], default="day")
     export.add_argument("--date", type=date.fromisoformat, required=True)
     export.set_defaults(func=_export)
+
+    deliver = sub.add_parser(
+        "deliver", help="the gate, the reports, and each recipient's letters by SMTP (each sent once)"
+    )
+    deliver.add_argument("--period", choices=["day", "week", "month"], default="day")
+    deliver.add_argument("--date", type=date.fromisoformat, required=True, help="a day of the period")
+    deliver.add_argument("--conn-id", default="smtp_default", help="the Airflow SMTP connection")
+    deliver.set_defaults(func=_deliver)
 
     demo = sub.add_parser("demo", help="the whole pipeline on generated sandbox data")
     demo.add_argument("--days", type=int, default=3)

@@ -47,6 +47,10 @@ def export_period(
     leaves neither partial files nor the temporary folder. Each export is logged in ops.export_log.
     """
     covered = report_period(period, day)
+    if period == "month":  # the rating, the municipalities and the trend (monthly.py)
+        from socmon.reports.monthly import export_month
+
+        return export_month(day, (out_dir or settings().out_dir) / covered.key, schema=schema)
     incidents = fetch_incidents(covered, schema=schema, reference_schema=reference_schema)
     accounts = fetch_account_compliance(covered, schema=schema, reference_schema=reference_schema)
     report = Report(

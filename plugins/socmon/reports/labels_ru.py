@@ -107,10 +107,28 @@ DATE_FORMAT = "%d.%m.%Y"
 KRAI_SUFFIX = " Краснодарского края"
 
 
+MONTHS = (
+    "январь",
+    "февраль",
+    "март",
+    "апрель",
+    "май",
+    "июнь",
+    "июль",
+    "август",
+    "сентябрь",
+    "октябрь",
+    "ноябрь",
+    "декабрь",
+)
+
+
 def period_title(period: ReportPeriod) -> str:
-    """«за 15.03.2026» or «за неделю 2026-W11 (09.03.2026 – 15.03.2026)»."""
+    """«за 15.03.2026», «за неделю 2026-W11 (09.03.2026 – 15.03.2026)» or «за март 2026»."""
     if period.kind == "day":
         return f"за {period.first_day:{DATE_FORMAT}}"
+    if period.kind == "month":
+        return f"за {MONTHS[period.first_day.month - 1]} {period.first_day.year}"
     return f"за неделю {period.key} ({period.first_day:{DATE_FORMAT}} – {period.last_day:{DATE_FORMAT}})"
 
 

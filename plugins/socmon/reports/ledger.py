@@ -1,0 +1,143 @@
+"""What was sent to whom: `ops.deliveries` (reports) and `ops.alerts` (alerts and reminders).
+
+A row is written after the server took the letter (`sent`) or refused it (`refused`, tried again on the
+next run), so a rerun or a retry never sends a letter that the ledger holds as sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+import psycopg
+
+from socmon.warehouse import server
+
+CREATE_DELIVERIES = """
+create table if not exists ops.deliveries (
+    recipient       text        not null,
+    period          text        not null,
+    period_key      text        not null,
+    report          text        not null,
+    message_id      text        not null,
+    status          text        not null check (status in ('sent', 'refused')),
+    attempts        integer     not null default 1,
+    error           text,
+    first_tried_at  timestamptz not null default now(),
+    sent_at         timestamptz,
+    primary key (recipient, period, period_key, report)
+)
+"""
+CREATE_ALERTS = """
+create table if not exists ops.alerts (
+    recipient       text        not null,
+    incident_id     text        not null,
+    kind            text        not null check (kind in ('new', 'reminder')),
+    message_id      text        not null,
+    status          text        not null check (status in ('sent', 'refused')),
+    attempts        integer     not null default 1,
+    error           text,
+    detected_at     timestamptz,
+    first_tried_at  timestamptz not null default now(),
+    sent_at         timestamptz,
+    primary key (recipient, incident_id, kind)
+)
+"""
+
+
+def ensure_ledger(conn: psycopg.Connection) -> None:
+    conn.execute("create schema if not exists ops")
+    conn.execute(CREATE_DELIVERIES)
+    conn.execute(CREATE_ALERTS)
+    conn.execute("create table if not exists ops.alert_state (started_from timestamptz not null)")
+
+
+def sent_reports(period: str, period_key: str) -> set[tuple[str, str]]:
+    """(recipient, report) pairs already delivered for the period."""
+    with server.connect("admin", autocommit=True) as conn:
+        ensure_ledger(conn)
+        rows = conn.execute(
+            "select recipient, report from ops.deliveries"
+            " where period = %s and period_key = %s and status = 'sent'",
+            [period, period_key],
+        ).fetchall()
+    return {(recipient, report) for recipient, report in rows}
+
+
+def record_report(
+    recipient: str, period: str, period_key: str, report: str, message_id: str, error: str | None
+) -> None:
+    with server.connect("admin", autocommit=True) as conn:
+        ensure_ledger(conn)
+        conn.execute(
+            """
+            insert into ops.deliveries as d
+                (recipient, period, period_key, report, message_id, status, error, sent_at)
+            values (%(recipient)s, %(period)s, %(key)s, %(report)s, %(message_id)s,
+                    %(status)s, %(error)s, case when %(error)s::text is null then now() end)
+            on conflict (recipient, period, period_key, report) do update
+            set status = excluded.status, error = excluded.error, sent_at = excluded.sent_at,
+                message_id = excluded.message_id, attempts = d.attempts + 1
+            """,
+            {
+                "recipient": recipient,
+                "period": period,
+                "key": period_key,
+                "report": report,
+                "message_id": message_id,
+                "status": "refused" if error else "sent",
+                "error": error,
+            },
+        )
+
+
+def sent_alerts(kind: str) -> set[tuple[str, str]]:
+    """(recipient, incident_id) pairs whose alert of this kind was delivered."""
+    with server.connect("admin", autocommit=True) as conn:
+        ensure_ledger(conn)
+        rows = conn.execute(
+            "select recipient, incident_id from ops.alerts where kind = %s and status = 'sent'", [kind]
+        ).fetchall()
+    return {(recipient, incident_id) for recipient, incident_id in rows}
+
+
+def record_alerts(
+    recipient: str, kind: str, incidents: Iterable[tuple[str, object]], message_id: str, error: str | None
+) -> None:
+    """One row per (recipient, incident) of a letter; `incidents` are (incident_id, detected_at)."""
+    with server.connect("admin", autocommit=True) as conn:
+        ensure_ledger(conn)
+        for incident_id, detected_at in incidents:
+            conn.execute(
+                """
+                insert into ops.alerts as a
+                    (recipient, incident_id, kind, message_id, status, error, detected_at, sent_at)
+                values (%(recipient)s, %(incident)s, %(kind)s, %(message_id)s, %(status)s, %(error)s,
+                        %(detected_at)s, case when %(error)s::text is null then now() end)
+                on conflict (recipient, incident_id, kind) do update
+                set status = excluded.status, error = excluded.error, sent_at = excluded.sent_at,
+                    message_id = excluded.message_id, attempts = a.attempts + 1
+                """,
+                {
+                    "recipient": recipient,
+                    "incident": incident_id,
+                    "kind": kind,
+                    "message_id": message_id,
+                    "status": "refused" if error else "sent",
+                    "error": error,
+                    "detected_at": detected_at,
+                },
+            )
+
+
+def alerting_start(first_start: datetime) -> datetime:
+    """The detected_at from which incidents are alerted: `first_start` on the very first run, kept since,
+    so that switching alerts on does not send the whole history."""
+    with server.connect("admin", autocommit=True) as conn:
+        ensure_ledger(conn)
+        conn.execute(
+            "insert into ops.alert_state (started_from)"
+            " select %s where not exists (select from ops.alert_state)",
+            [first_start],
+        )
+        return conn.execute("select min(started_from) from ops.alert_state").fetchone()[0]
