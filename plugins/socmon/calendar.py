@@ -18,7 +18,9 @@ import datetime as dt
 import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import holidays
 
@@ -172,6 +174,42 @@ def generate(directory: Path | None = None) -> str:
     """The CSV text for the committed years, with the overrides in `directory` applied."""
     directory = directory or calendar_dir()
     return render_csv(build_calendar(overrides=read_overrides(directory / "calendar_overrides.csv")))
+
+
+MOSCOW = ZoneInfo("Europe/Moscow")
+
+
+@lru_cache(maxsize=1)
+def working_days() -> dict[dt.date, CalendarDay]:
+    """The committed working calendar (the seed dbt computes deadlines from), by date."""
+    days = {}
+    with (calendar_dir() / "working_calendar.csv").open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            day = dt.date.fromisoformat(row["calendar_date"])
+            days[day] = CalendarDay(
+                day, row["is_working_day"] == "true", row["is_shortened"] == "true", row["day_kind"]
+            )
+    return days
+
+
+def working_hours_between(start: dt.datetime, end: dt.datetime) -> float:
+    """Working hours (Moscow working time, breaks left out) from `start` to `end`; 0 when end <= start."""
+    if end <= start:
+        return 0.0
+    calendar = working_days()
+    start, end = start.astimezone(MOSCOW), end.astimezone(MOSCOW)
+    seconds = 0.0
+    day = start.date()
+    while day <= end.date():
+        entry = calendar.get(day)
+        hours = entry.hours if entry else None
+        if hours:
+            for opens, closes in ((hours.work_start, hours.break_start), (hours.break_end, hours.work_end)):
+                lo = max(start, dt.datetime.combine(day, opens, MOSCOW))
+                hi = min(end, dt.datetime.combine(day, closes, MOSCOW))
+                seconds += max(0.0, (hi - lo).total_seconds())
+        day += dt.timedelta(days=1)
+    return seconds / 3600
 
 
 def main(argv: Sequence[str] | None = None) -> int:
