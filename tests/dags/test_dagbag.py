@@ -6,7 +6,14 @@ from pathlib import Path
 import pytest
 
 DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
-EXPECTED = {"socmon_extract", "socmon_transform", "socmon_publish"}
+EXPECTED = {
+    "socmon_extract",
+    "socmon_transform",
+    "socmon_publish",
+    "socmon_publish_weekly",
+    "socmon_publish_monthly",
+    "socmon_alerts",
+}
 
 
 class ParseTimeNetworkUse(AssertionError):
@@ -65,3 +72,21 @@ def test_heavy_imports_stay_inside_tasks():
         for line in top_level:
             assert line.split()[1].split(".")[0] in {"pendulum", "airflow", "socmon"}, f"{path.name}: {line}"
             assert "socmon" not in line or "socmon.assets" in line, f"{path.name}: {line}"
+
+
+def test_alerts_follow_every_transform(dagbag):
+    transform = dagbag.dags["socmon_transform"].get_task("dbt_build")
+    alerts = dagbag.dags["socmon_alerts"]
+    assert [a.uri for a in transform.outlets] == ["socmon://warehouse/marts"]
+    assert [asset.uri for asset in alerts.timetable.asset_condition.objects] == ["socmon://warehouse/marts"]
+
+
+def test_the_weekly_and_monthly_reports_go_out_on_monday_and_on_the_first(dagbag):
+    weekly = dagbag.dags["socmon_publish_weekly"].timetable
+    monthly = dagbag.dags["socmon_publish_monthly"].timetable
+    assert (weekly.expression, str(weekly.timezone)) == ("0 9 * * 1", "Europe/Moscow")
+    assert (monthly.expression, str(monthly.timezone)) == ("0 9 1 * *", "Europe/Moscow")
+    for dag_id in ("socmon_publish_weekly", "socmon_publish_monthly"):
+        dag = dagbag.dags[dag_id]
+        assert dag.get_task("quality_gate").downstream_task_ids == {"export"}
+        assert dag.get_task("export").downstream_task_ids == {"deliver"}
