@@ -23,6 +23,7 @@ from socmon.reports.period import ReportPeriod, previous_period, report_period
 from socmon.reports.queries import fetch_incidents
 from socmon.reports.recipients import Recipient, load_recipients
 from socmon.reports.templating import Provenance, current_provenance, render
+from socmon.reports.weekly_changes import fetch_compliance_changes
 
 log = logging.getLogger(__name__)
 
@@ -210,6 +211,7 @@ def _summary_letter(
         files=[path.name for path in files],
         totals=overall_figures(incidents),
         worst=worst_bodies(figures_by_body(incidents)),
+        changes=_change_counts(covered),
         provenance=provenance,
     )
     return Letter(
@@ -248,6 +250,21 @@ def _body_letter(
         html=html,
         message_id=message_id(recipient.email, covered.kind, covered.key, BODY_LIST),
     )
+
+
+def _change_counts(covered: ReportPeriod) -> dict[str, int] | None:
+    """New and fixed compliance failures (check codes) of a week; None for other periods."""
+    if covered.kind != "week":
+        return None
+    changes = fetch_compliance_changes(covered)
+
+    def count(codes: str) -> int:
+        return len([code for code in codes.split(",") if code.strip()])
+
+    return {
+        "new": sum(count(c.new_failures) for c in changes),
+        "fixed": sum(count(c.fixed_failures) for c in changes),
+    }
 
 
 def body_names(schema: str = "marts") -> dict[str, str]:

@@ -18,6 +18,7 @@ from socmon.reports.html import write_html_report
 from socmon.reports.model import Report
 from socmon.reports.period import MOSCOW, report_period
 from socmon.reports.queries import fetch_account_compliance, fetch_incidents
+from socmon.reports.weekly_changes import fetch_compliance_changes
 from socmon.reports.xlsx import write_workbook
 
 __all__ = ["GateFailed", "export_if_gate_passes", "export_period"]
@@ -54,7 +55,11 @@ def export_period(
     incidents = fetch_incidents(covered, schema=schema, reference_schema=reference_schema)
     accounts = fetch_account_compliance(covered, schema=schema, reference_schema=reference_schema)
     report = Report(
-        period=covered, incidents=tuple(incidents), generated_at=datetime.now(MOSCOW), accounts=accounts
+        period=covered,
+        incidents=tuple(incidents),
+        generated_at=datetime.now(MOSCOW),
+        accounts=accounts,
+        changes=fetch_compliance_changes(covered, schema=schema),
     )
     target = (out_dir or settings().out_dir) / covered.key
     paths = _write_atomically(report, target)

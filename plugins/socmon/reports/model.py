@@ -57,6 +57,16 @@ class AccountCompliance:
 
 
 @dataclass(frozen=True)
+class ComplianceChange:
+    """A body's account in a network with checks failing anew, or fixed, since the previous week."""
+
+    body_name: str
+    platform: str
+    new_failures: str  # check codes, comma-separated, as the weekly mart lists them
+    fixed_failures: str
+
+
+@dataclass(frozen=True)
 class Report:
     """Everything an export file is made from."""
 
@@ -64,6 +74,7 @@ class Report:
     incidents: tuple[Incident, ...]
     generated_at: datetime
     accounts: AccountCompliance = AccountCompliance(day=None)
+    changes: tuple[ComplianceChange, ...] = ()  # weekly reports only
 
     @property
     def rule_versions(self) -> tuple[str, ...]:

@@ -15,6 +15,7 @@ from socmon.reports.accounts import write_accounts_sheet
 from socmon.reports.figures import Figures, figures_by_body, overall_figures
 from socmon.reports.incident_rows import LINK_COLUMN, incident_cells
 from socmon.reports.model import Report
+from socmon.reports.weekly_changes import write_changes_sheet
 
 SheetWriter = Callable[[Workbook, Report], None]
 
@@ -84,7 +85,12 @@ def write_incidents_sheet(workbook: Workbook, report: Report) -> None:
     _set_widths(sheet, INCIDENT_WIDTHS)
 
 
-SHEET_WRITERS: tuple[SheetWriter, ...] = (write_summary_sheet, write_incidents_sheet, write_accounts_sheet)
+SHEET_WRITERS: tuple[SheetWriter, ...] = (
+    write_summary_sheet,
+    write_incidents_sheet,
+    write_accounts_sheet,
+    write_changes_sheet,
+)
 
 
 def write_workbook(report: Report, path: Path, sheet_writers: Sequence[SheetWriter] = SHEET_WRITERS) -> None:
