@@ -2,18 +2,25 @@
 
 1. start the warehouse and the sandbox VK API (a real HTTP server with a few days of generated posts);
 2. `airflow dags test socmon_extract` once per generated day (a backfill window each);
-3. `airflow dags test socmon_transform` (dbt build);
-4. `airflow dags test socmon_publish` (the GX gate, then yesterday's exports);
+3. `airflow dags test socmon_transform` (dbt build), then `socmon_alerts` (new incidents to the bodies);
+4. `airflow dags test socmon_publish` (the GX gate, then yesterday's exports and their delivery);
 5. a short summary from the marts, and where the reports are.
+
+All mail goes to a local SMTP server (aiosmtpd) that writes what it receives under out/mail/ as .eml
+files: what each officer and curator of the recipients registry would get.
 """
 
 from __future__ import annotations
 
 import time
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from socmon.config import settings
+
+if TYPE_CHECKING:
+    from socmon.sandbox.mailbox import Mailbox
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 STEPS = 5
@@ -29,6 +36,17 @@ def _done(started: float, detail: str = "") -> None:
 
 
 def run_demo(days: int = 3) -> int:
+    import shutil
+
+    from socmon.sandbox.mailbox import running_mailbox
+
+    mail_dir = settings().out_dir / "mail"
+    shutil.rmtree(mail_dir, ignore_errors=True)
+    with running_mailbox(eml_dir=mail_dir) as mailbox:
+        return _run_pipeline(days, mailbox)
+
+
+def _run_pipeline(days: int, mailbox: Mailbox) -> int:
     from socmon.orchestration import airflow_environment, dags_test, ensure_airflow
     from socmon.sandbox import running_sandbox
     from socmon.warehouse import server
@@ -42,7 +60,9 @@ def run_demo(days: int = 3) -> int:
     started = _step(1, f"warehouse, Airflow metadata and the sandbox networks ({days} days from {first_day})")
     server.up()
     with running_sandbox(first_day, days) as sandbox:
-        env = airflow_environment(sandbox.connections)
+        env = airflow_environment(
+            {**sandbox.connections, "AIRFLOW_CONN_SMTP_DEFAULT": mailbox.connection_uri}
+        )
         ensure_airflow(env)
         _done(started, f"VK API at {sandbox.vk.url}, OK API at {sandbox.ok.url}, Telegram in-process")
 
@@ -61,9 +81,10 @@ def run_demo(days: int = 3) -> int:
             print(f"      {day}: extracted", flush=True)
         _done(started, _raw_counts())
 
-    started = _step(3, "socmon_transform: dbt build (staging, classification, marts)")
+    started = _step(3, "socmon_transform: dbt build (staging, classification, marts), then socmon_alerts")
     dags_test("socmon_transform", datetime.now(MOSCOW), env, log_file=logs / "socmon_transform.log")
-    _done(started)
+    dags_test("socmon_alerts", datetime.now(MOSCOW), env, log_file=logs / "socmon_alerts.log")
+    _done(started, f"{len(mailbox.received)} alert letters to the bodies' curators")
 
     started = _step(4, "socmon_publish: the GX gate, then yesterday's reports")
     publish_at = datetime.combine(today, datetime.min.time(), MOSCOW).replace(hour=9)
@@ -72,6 +93,7 @@ def run_demo(days: int = 3) -> int:
 
     _step(5, "summary")
     _print_summary(today - timedelta(days=1))
+    print(f"\nMail received by the local SMTP server: {len(mailbox.received)} letters in {mailbox.eml_dir}")
     print(f"\nThe demo took {time.monotonic() - began:.0f}s. Logs of each DAG run: {logs}")
     return 0
 
