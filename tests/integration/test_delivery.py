@@ -11,15 +11,20 @@ import os
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import openpyxl
 import pytest
 
 from socmon.calendar import working_hours_between
 from socmon.cli import main as socmon
+from socmon.config import settings
 from socmon.orchestration import airflow_environment, dags_test, ensure_airflow
+from socmon.reports.alerts import run_alerts
+from socmon.reports.delivery import deliver_reports
+from socmon.reports.export import export_period
+from socmon.reports.period import report_period
 from socmon.reports.recipients import load_recipients
 from socmon.sandbox import running_sandbox
 from socmon.sandbox.mailbox import running_mailbox
-from socmon.warehouse.loader import empty_raw
 
 pytestmark = pytest.mark.integration
 
@@ -29,6 +34,11 @@ DAYS = 2
 REPORT_DAY = date(2026, 11, 26)
 WEEKLY_RUN = datetime(2026, 11, 30, 9, tzinfo=MOSCOW)  # Monday: the previous ISO week
 REFUSED = "curator.mintrans@example.org"
+# The fixed clock: each day is extracted at 23:00, transformed at 23:10 and alerted on at 23:15.
+LOADED_AT = {
+    day: datetime.combine(day, datetime.min.time(), MOSCOW).replace(hour=23)
+    for day in (FIRST_DAY, REPORT_DAY)
+}
 
 
 def window(day: date) -> dict:
@@ -54,26 +64,36 @@ def mailbox():
 
 
 @pytest.fixture(scope="module")
-def cycles(warehouse, mailbox, tmp_path_factory):
+def cycles(warehouse, mailbox, tmp_path_factory, stamp_loads):
     """Per day: extract, transform, alerts. Yields what each alert cycle delivered, and the environment."""
     logs = tmp_path_factory.mktemp("delivery-logs")
-    with warehouse.connect("admin", autocommit=True) as conn:
-        empty_raw(conn)
-        conn.execute("drop view if exists marts.open_incident_threads")
-        conn.execute("drop table if exists ops.deliveries, ops.alerts, ops.alert_state")
     delivered = []
-    with running_sandbox(FIRST_DAY, DAYS) as sandbox:
+    with running_sandbox(FIRST_DAY, DAYS) as sandbox, warehouse.connect("admin", autocommit=True) as admin:
         env = airflow_environment(
             {**sandbox.connections, "AIRFLOW_CONN_SMTP_DEFAULT": mailbox.connection_uri}
         )
         ensure_airflow(env)
-        for offset in range(DAYS):
-            day = FIRST_DAY + timedelta(days=offset)
-            end = datetime.fromisoformat(window(day)["window_end"])
-            dags_test("socmon_extract", end, env, conf=window(day), log_file=logs / f"extract-{day}.log")
-            dags_test("socmon_transform", datetime.now(MOSCOW), env, log_file=logs / f"transform-{day}.log")
+        for day, loaded_at in LOADED_AT.items():
+            with stamp_loads(admin, loaded_at):
+                end = datetime.fromisoformat(window(day)["window_end"])
+                dags_test("socmon_extract", end, env, conf=window(day), log_file=logs / f"extract-{day}.log")
+            as_of = loaded_at + timedelta(minutes=10)
+            dags_test(
+                "socmon_transform",
+                as_of,
+                env,
+                conf={"as_of_at": as_of.isoformat()},
+                log_file=logs / f"transform-{day}.log",
+            )
             mailbox.clear()
-            dags_test("socmon_alerts", datetime.now(MOSCOW), env, log_file=logs / f"alerts-{day}.log")
+            alert_at = loaded_at + timedelta(minutes=15)
+            dags_test(
+                "socmon_alerts",
+                alert_at,
+                env,
+                conf={"as_of": alert_at.isoformat()},
+                log_file=logs / f"alerts-{day}.log",
+            )
             delivered.append(list(mailbox.received))
     return {"alerts": delivered, "env": env, "logs": logs}
 
@@ -142,14 +162,8 @@ def test_a_reminder_goes_once_an_hour_before_the_deadline(cycles, warehouse, mai
     deadline, incident_id = due[len(due) // 2]
     as_of = deadline - timedelta(minutes=30)
     mailbox.clear()
-    for _ in range(2):  # the same moment twice: the second run finds nothing left to send
-        dags_test(
-            "socmon_alerts",
-            datetime.now(MOSCOW),
-            cycles["env"],
-            conf={"as_of": as_of.isoformat(), "reminder_working_hours": 1.0},
-            log_file=cycles["logs"] / "reminder.log",
-        )
+    assert run_alerts(as_of, reminder_working_hours=1.0).incidents["reminder"] > 0
+    assert run_alerts(as_of, reminder_working_hours=1.0).letters == 0  # the same moment again: nothing left
     reminded = {(item.recipient, i) for item in mailbox.received for i in listed_incidents(item.html)}
     body = incidents[incident_id]["body"]
     assert {(email, incident_id) for email in alert_recipients_of(recipients, body) - {REFUSED}} <= reminded
@@ -246,3 +260,34 @@ def test_the_daily_delivery_reaches_every_recipient_of_the_day_once(weekly, mail
     assert socmon(["deliver", "--period", "day", "--date", REPORT_DAY.isoformat()]) == 0
     assert mailbox.received == []
     assert f"sent 0 letters; {len(day)} already delivered" in capsys.readouterr().out
+
+
+def test_the_weekly_workbook_lists_the_compliance_changes_since_the_week_before(weekly):
+    workbook = openpyxl.load_workbook(settings().out_dir / "2026-W48" / "socmon_incidents_2026-W48.xlsx")
+    assert "Изменения за неделю" in workbook.sheetnames
+    assert [cell.value for cell in workbook["Изменения за неделю"][1]] == [
+        "Ответственный орган",
+        "Сеть",
+        "Новые нарушения",
+        "Устранённые нарушения",
+    ]
+
+
+def test_the_monthly_report_shows_the_rating_zones_and_goes_to_the_officers(weekly, mailbox, recipients):
+    month = report_period("month", REPORT_DAY)
+    files = export_period("month", REPORT_DAY)
+    assert [path.name for path in files] == ["socmon_monthly_2026-11.xlsx", "socmon_monthly_2026-11.html"]
+    workbook = openpyxl.load_workbook(files[0])
+    assert workbook.sheetnames == ["Рейтинг", "Муниципалитеты", "Динамика"]
+    zones = [row[8] for row in workbook["Рейтинг"].iter_rows(min_row=5, values_only=True)]
+    assert zones and set(zones) <= {"зелёная", "жёлтая", "красная", "не оценивается"}
+    assert set(zones) & {"зелёная", "жёлтая", "красная"}, "no body was rated"
+    trend = list(workbook["Динамика"].iter_rows(min_row=2, max_row=31, values_only=True))
+    assert len(trend) == 30 and sum(row[1] for row in trend) > 0
+    html = files[1].read_text(encoding="utf-8")
+    assert 'class="zone zone-' in html and "<svg" in html and 'lang="ru"' in html
+    mailbox.clear()
+    deliver_reports(month, files)
+    officers = {r.email for r in recipients if r.is_officer and "month" in r.periods}
+    assert {item.recipient for item in mailbox.received} == officers
+    assert all(item.attachments == sorted(p.name for p in files) for item in mailbox.received)
