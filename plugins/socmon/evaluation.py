@@ -37,6 +37,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -54,6 +55,7 @@ from socmon.config import settings
 
 EVAL_DATABASE = "socmon_eval"
 MOSCOW = ZoneInfo("Europe/Moscow")
+log = logging.getLogger(__name__)
 PUBLISHED_FROM = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)  # a Monday morning in Moscow
 FIRST_EVAL_COMMUNITY_ID = 910_000  # the eval's VK communities: -910000 (no municipality), -910001, ...
 FIRST_EVAL_OK_GROUP_ID = 91_000_000_000_000  # the same communities in OK ...
@@ -699,16 +701,20 @@ def _project_copy(target: Path, communities: dict[str | None, int]) -> Path:
 
 def _load_raw(messages: Sequence[LabelledMessage]) -> None:
     from socmon.warehouse import server
-    from socmon.warehouse.loader import empty_raw, load_records
+    from socmon.warehouse.loader import LoadResult, empty_raw, load_records
 
+    started = time.monotonic()
     batches, _ = native_messages(messages)
+    loaded = LoadResult()
     with server.connect("loader") as conn:
         empty_raw(conn)
         for batch in batches:
             result = load_records(conn, batch.table, batch.records, batch.source_id, "eval")
             if result.rejected:
                 raise RuntimeError(f"the loader rejected {result.rejected} eval records of {batch.table}")
+            loaded += result
         conn.commit()
+    log.info("eval: %d raw records loaded in %.1f s", loaded.loaded, time.monotonic() - started)
 
 
 def _run_dbt(project: Path, args: list[str]) -> None:
@@ -759,6 +765,7 @@ def classify(messages: Sequence[LabelledMessage], database: str | None = None) -
         roles.ensure_database(server.credentials())
         _load_raw(messages)
         with tempfile.TemporaryDirectory(prefix="socmon-eval-") as folder:
+            started = time.monotonic()
             project = _project_copy(Path(folder), community_ids(messages))
             _run_dbt(
                 project,
@@ -775,6 +782,7 @@ def classify(messages: Sequence[LabelledMessage], database: str | None = None) -
                     str(Path(folder) / "target"),
                 ],
             )
+            log.info("eval: dbt build +int_messages_classified in %.1f s", time.monotonic() - started)
         return _predictions(messages)
 
 
