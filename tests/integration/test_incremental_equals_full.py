@@ -1,8 +1,9 @@
 """Hourly incremental runs end exactly where one full refresh of the same raw data ends.
 
-Two generated days of VK, Telegram and OK arrive in six slices with a `dbt build` after each, in a
-scratch database and a temporary copy of the dbt project (the repo's seeds are never touched). Between
-slices the context changes the way it does in operation:
+Two generated days of VK, Telegram and OK arrive in six slices with a `dbt build` after each, in the
+module's database and a temporary copy of the dbt project (the repo's seeds are never touched). Each
+slice is stamped as loaded at its end, and its build evaluates the SLA at that instant (var as_of_at), so
+incidents turn overdue between runs. Between slices the context changes the way it does in operation:
 
 - slice 2: a burst of complaints (a spike) whose earliest message arrives only in slice 4;
 - slice 3: a Telegram discussion's root and an OK topic (its group) arrive after their replies, which
@@ -15,10 +16,9 @@ slices the context changes the way it does in operation:
 - slice 5: the build is killed (SIGKILL) as soon as int_messages_classified is written;
 - slice 6: an ordinary build; then one more without new data after the rating's refresh throttle.
 
-Each build evaluates the SLA at its slice's end (a fixed clock per slice, var as_of_at), so incidents turn
-overdue between runs. Then one `dbt build --full-refresh` rebuilds every model from the same raw data,
-registry and corrections at the last clock, and every incremental output must equal it row for row, but
-for the columns that record when a run happened.
+Then one `dbt build --full-refresh` rebuilds every model from the same raw data, registry and corrections
+at the last clock, and every incremental output must equal it row for row, but for the columns that
+record when a run happened.
 """
 
 from __future__ import annotations
@@ -31,13 +31,11 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 
 from socmon.config import settings
@@ -45,12 +43,11 @@ from socmon.sandbox import generate_world
 from socmon.sandbox.social_world import MOSCOW, generate_social_world
 from socmon.sources.telegram import message_payload
 from socmon.transform import dbt_environment
-from socmon.warehouse import roles, server
+from socmon.warehouse import server
 from socmon.warehouse.loader import load_records
 
 pytestmark = pytest.mark.integration
 
-DATABASE = "socmon_test_incremental"
 START = date(2026, 11, 24)  # Tuesday
 DAYS = 2
 SLICES = 6
@@ -243,28 +240,6 @@ def new_official_account(vk: Any) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def database(warehouse) -> Iterator[str]:
-    """A fresh scratch database of the cluster, for the duration of the module."""
-    previous = os.environ.get("SOCMON_PG_DATABASE")
-    creds = server.credentials()
-    os.environ["SOCMON_PG_DATABASE"] = DATABASE
-    settings.cache_clear()
-    try:
-        with psycopg.connect(
-            **{**server.connection_params("admin"), "dbname": "postgres"}, autocommit=True
-        ) as conn:
-            conn.execute(f'drop database if exists "{DATABASE}" with (force)')
-        roles.ensure_database(creds)
-        yield DATABASE
-    finally:
-        if previous is None:
-            os.environ.pop("SOCMON_PG_DATABASE", None)
-        else:
-            os.environ["SOCMON_PG_DATABASE"] = previous
-        settings.cache_clear()
-
-
-@pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
     """A copy of the dbt project, with a data test that fails when asked to."""
     copy = tmp_path_factory.mktemp("incremental") / "dbt_project"
@@ -351,8 +326,13 @@ def dbt_build_killed_after(project: Path, as_of: datetime, model: str) -> None:
         )
 
 
-def load(arrivals: list[Arrival]) -> None:
-    with server.connect("loader") as conn:
+def load(arrivals: list[Arrival], stamp_loads: Any, at: datetime) -> None:
+    """Load a slice as the loader does, stamped as loaded at `at` (the slice's end)."""
+    with (
+        server.connect("admin", autocommit=True) as admin,
+        stamp_loads(admin, at),
+        server.connect("loader") as conn,
+    ):
         for arrival in arrivals:
             load_records(conn, arrival.table, arrival.records, arrival.source_id, "test-incremental")
         conn.commit()
@@ -377,13 +357,13 @@ def outputs() -> dict[str, list[str]]:
 
 
 @pytest.fixture(scope="module")
-def built_both_ways(database, project) -> dict[str, dict[str, list[str]]]:
+def built_both_ways(warehouse, stamp_loads, project) -> dict[str, dict[str, list[str]]]:
     world = scenario()
     registry = project / "seeds" / "registry" / "official_accounts.csv"
     overrides = project / "seeds" / "overrides" / "classification_overrides.csv"
     for number, arrivals in enumerate(world.slices):
-        load(arrivals)
         as_of = slice_end(number)
+        load(arrivals, stamp_loads, as_of)
         if number == 2:
             append_row(registry, world.official_account)
         if number == 3:
