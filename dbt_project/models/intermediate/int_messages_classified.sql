@@ -16,6 +16,11 @@
             {'columns': ['reply_thread_key']},
             {'columns': ['parent_message_key']},
         ],
+        pre_hook=[
+            "set local work_mem = '256MB'",
+            "set local enable_nestloop = off",
+            "set local enable_mergejoin = off",
+        ],
     )
 }}
 
@@ -33,6 +38,8 @@
     (its own largest unioned_at: a run that was interrupted or skipped loses nothing), and those with (or
     formerly with) a correction; all of them when some row was classified under another rule_version.
     Every row written carries classified_at, the watermark of the models downstream. -#}
+
+{%- set rule_version = rule_version() %}
 
 with
 
@@ -68,12 +75,8 @@ complaint_markers as (
     select * from {{ ref('complaint_markers') }}
 ),
 
-municipality_aliases as (
-    select * from {{ ref('municipality_aliases') }}
-),
-
-place_words as (
-    select * from {{ ref('place_words') }}
+places as (
+    select * from {{ ref('int_message_municipalities') }}
 ),
 
 author_links as (
@@ -90,15 +93,18 @@ messages as (
         {{ normalize_text('message_text') }}                                   as normalized_text,
         -- without VK mention markup: "[club200002|Министерство транспорта и дорожного ...], спасибо"
         -- names a body (kept for bodies and places) but is no keyword of a category
-        regexp_replace(
-            {{ normalize_text('message_text') }}, '\[(club|public|event|id)[0-9]+\|[^]]*\]', ' ', 'g'
-        )                                                                      as content_text
+        case
+            when strpos(message_text, '[') > 0 then regexp_replace(
+                {{ normalize_text('message_text') }}, '\[(club|public|event|id)[0-9]+\|[^]]*\]', ' ', 'g'
+            )
+            else {{ normalize_text('message_text') }}
+        end                                                                    as content_text
     from unioned
     {% if is_incremental() %}
     {%- set reclassify_all = false %}
     {%- if execute %}
         {%- set other_versions = run_query(
-            "select exists (select 1 from " ~ this ~ " where rule_version <> '" ~ var('rule_version') ~ "')"
+            "select exists (select 1 from " ~ this ~ " where rule_version <> '" ~ rule_version ~ "')"
         ) %}
         {%- set reclassify_all = other_versions.columns[0].values()[0] %}
     {%- endif %}
@@ -117,127 +123,256 @@ messages as (
     {% endif %}
 ),
 
--- one regular expression per category and keyword weight, marker reason and weight, and body
+-- the lexicons' patterns, each seed row one pattern: categories, markers and complaints are sought in the
+-- text without VK mention markup, bodies and relayed messages in the whole text
 
-category_patterns as (
-    select category_code, weight, string_agg('(?:' || pattern || ')', '|' order by pattern) as pattern
-    from category_keywords
-    group by category_code, weight
+lexicon_patterns as (
+    select
+        row_number() over (order by lexicon, code, weight, pattern)   as pattern_id,
+        lexicon,
+        code,
+        weight,
+        pattern,
+        lexicon in ('body', 'relayed')                                 as reads_whole_text
+    from (
+        select 'category' as lexicon, category_code as code, weight, pattern from category_keywords
+        union all
+        select 'marker', reason_code, weight, pattern from non_incident_markers
+        union all
+        select 'body', body_code, 1, pattern from body_aliases
+        union all
+        select 'complaint', null, 1, pattern from complaint_markers
+        union all
+        select 'relayed', null, 1, pattern from relayed_message_markers
+        union all
+        select 'importance', importance, 1, pattern from importance_markers where importance = 'high'
+    ) as patterns
 ),
 
-marker_patterns as (
-    select reason_code, weight, string_agg('(?:' || pattern || ')', '|' order by pattern) as pattern
-    from non_incident_markers
-    group by reason_code, weight
+-- each pattern's anchors: a word start that every text it matches has. Groups and classes become a
+-- placeholder (§), the top-level alternatives are split, and each gives the literal letters after its \m
+-- (or after a space, when it starts with a group): "\mминистерств[а-я]* транспорт" -> министерств. A
+-- pattern with an alternative that has none (\m[а-я]+\*+) is tried on every message.
+pattern_skeletons as (
+    select
+        pattern_id,
+        regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(
+            pattern, '\\[^mM]', '§', 'g'),
+            '\[[^]]*\]', '§', 'g'),
+            '\([^()]*\)', '§', 'g'), '\([^()]*\)', '§', 'g'), '\([^()]*\)', '§', 'g'), '\([^()]*\)', '§', 'g')
+                                                                        as skeleton
+    from lexicon_patterns
 ),
 
-body_patterns as (
-    select body_code, string_agg('(?:' || pattern || ')', '|' order by pattern) as pattern
-    from body_aliases
-    group by body_code
+pattern_alternatives as (
+    select
+        pattern_id,
+        alternative ~ '^(\\m|#)[а-яa-z0-9]+(\\M)?$'                         as is_word_start,
+        -- a literal followed by a space or \M is a whole word ("\mнет света" needs the word нет)
+        coalesce(word_start_anchor, word_start_prefix, later_word_anchor, later_word_prefix)
+                                                                            as anchor,
+        word_start_anchor is not null or word_start_prefix is null and later_word_anchor is not null
+                                                                            as anchor_is_word
+    from (
+        select
+            pattern_skeletons.pattern_id,
+            alternatives.alternative,
+            substring(alternatives.alternative from '^(?:\\m|#)([а-яa-z0-9]{2,})(?:\\M| (?![?*{]))')
+                as word_start_anchor,
+            substring(alternatives.alternative from '^(?:\\m|#)([а-яa-z0-9]{2,})(?![?*{])')
+                as word_start_prefix,
+            substring(alternatives.alternative from ' ([а-яa-z0-9]{2,})(?:\\M| (?![?*{]))')
+                as later_word_anchor,
+            substring(alternatives.alternative from ' ([а-яa-z0-9]{2,})(?![?*{])')
+                as later_word_prefix
+        from pattern_skeletons
+        cross join lateral unnest(string_to_array(pattern_skeletons.skeleton, '|')) as alternatives (alternative)
+    ) as literals
 ),
 
-any_body_pattern as (
-    select string_agg('(?:' || pattern || ')', '|' order by pattern) as pattern
-    from body_aliases
+-- a pattern made only of word starts ("\mвыбоин|\mямочн") is decided by its anchors alone; the others are
+-- confirmed by the regular expression
+pattern_kinds as (
+    select
+        pattern_id,
+        bool_and(anchor is not null)    as is_anchored,
+        bool_and(is_word_start)         as is_word_starts
+    from pattern_alternatives
+    group by pattern_id
 ),
 
-relayed_message_pattern as (
-    select string_agg('(?:' || pattern || ')', '|' order by pattern) as pattern
-    from relayed_message_markers
+pattern_anchors as (
+    select distinct pattern_alternatives.pattern_id, pattern_alternatives.anchor, pattern_alternatives.anchor_is_word
+    from pattern_alternatives
+    inner join pattern_kinds
+        on pattern_kinds.pattern_id = pattern_alternatives.pattern_id
+    where pattern_kinds.is_anchored
 ),
 
-complaint_pattern as (
-    select string_agg('(?:' || pattern || ')', '|' order by pattern) as pattern
-    from complaint_markers
+-- the messages' words (those of VK mention markup apart: they name bodies, but are no keywords)
+message_words as (
+    select messages.source_message_key, words.word, words.word_position, false as is_markup
+    from messages
+    cross join lateral unnest(
+        string_to_array(trim(regexp_replace(messages.content_text, {{ word_separator() }}, ' ', 'g')), ' ')
+    ) with ordinality as words (word, word_position)
+    union all
+    select messages.source_message_key, words.word, 0, true
+    from messages
+    cross join lateral regexp_matches(
+        messages.normalized_text, '\[(?:club|public|event|id)[0-9]+\|([^]]*)\]', 'g'
+    ) as markup (parts)
+    cross join lateral unnest(
+        string_to_array(trim(regexp_replace(markup.parts[1], {{ word_separator() }}, ' ', 'g')), ' ')
+    ) as words (word)
+    where strpos(messages.message_text, '[') > 0
 ),
 
-importance_pattern as (
-    select string_agg('(?:' || pattern || ')', '|' order by pattern) as pattern
-    from importance_markers
-    where importance = 'high'
+-- the batch's vocabulary: each distinct word meets the anchors once, by hash joins of the word and of its
+-- prefixes
+vocabulary as (
+    select word from message_words group by word
+),
+
+vocabulary_anchors as (
+    select vocabulary.word, pattern_anchors.pattern_id
+    from vocabulary
+    inner join pattern_anchors
+        on pattern_anchors.anchor = vocabulary.word
+    union
+    select prefixes.word, pattern_anchors.pattern_id
+    from (
+        select vocabulary.word, left(vocabulary.word, prefix_length) as prefix
+        from vocabulary
+        cross join lateral generate_series(2, least(length(vocabulary.word), 24)) as prefix_length
+    ) as prefixes
+    inner join pattern_anchors
+        on pattern_anchors.anchor = prefixes.prefix
+        and not pattern_anchors.anchor_is_word
+),
+
+-- the patterns each message may match: those with an anchor that starts one of its words
+anchored_candidates as (
+    select
+        message_words.source_message_key,
+        vocabulary_anchors.pattern_id,
+        count(*)                                    as anchored_words,
+        min(message_words.word_position)            as first_word_position
+    from message_words
+    inner join vocabulary_anchors
+        on vocabulary_anchors.word = message_words.word
+    inner join lexicon_patterns
+        on lexicon_patterns.pattern_id = vocabulary_anchors.pattern_id
+    where lexicon_patterns.reads_whole_text or not message_words.is_markup
+    group by message_words.source_message_key, vocabulary_anchors.pattern_id
+),
+
+-- the regular expressions, tried on their candidates in the pattern's order (each is compiled once)
+confirmed_hits as (
+    select * from (
+    select
+        candidates.source_message_key,
+        candidates.pattern_id,
+        regexp_count(candidates.searched_text, candidates.pattern)     as hit_count,
+        candidates.first_word_position
+    from (
+        select
+            anchored_candidates.source_message_key,
+            anchored_candidates.pattern_id,
+            anchored_candidates.first_word_position,
+            lexicon_patterns.pattern,
+            case when lexicon_patterns.reads_whole_text then messages.normalized_text else messages.content_text end
+                as searched_text
+        from anchored_candidates
+        inner join pattern_kinds
+            on pattern_kinds.pattern_id = anchored_candidates.pattern_id
+        inner join lexicon_patterns
+            on lexicon_patterns.pattern_id = anchored_candidates.pattern_id
+        inner join messages
+            on messages.source_message_key = anchored_candidates.source_message_key
+        where not pattern_kinds.is_word_starts
+        union all
+        -- a pattern without anchors is tried on every message
+        select
+            messages.source_message_key,
+            lexicon_patterns.pattern_id,
+            1,
+            lexicon_patterns.pattern,
+            case when lexicon_patterns.reads_whole_text then messages.normalized_text else messages.content_text end
+        from messages
+        cross join lexicon_patterns
+        inner join pattern_kinds
+            on pattern_kinds.pattern_id = lexicon_patterns.pattern_id
+        where not pattern_kinds.is_anchored
+        order by 2
+        offset 0  -- the sort stays below the regular expressions
+    ) as candidates
+    offset 0
+    ) as counted
+    where hit_count > 0
+),
+
+pattern_hits as (
+    select
+        hits.source_message_key,
+        lexicon_patterns.lexicon,
+        lexicon_patterns.code,
+        lexicon_patterns.weight,
+        hits.hit_count,
+        hits.first_word_position
+    from (
+        select anchored_candidates.source_message_key, anchored_candidates.pattern_id,
+            anchored_candidates.anchored_words as hit_count, anchored_candidates.first_word_position
+        from anchored_candidates
+        inner join pattern_kinds
+            on pattern_kinds.pattern_id = anchored_candidates.pattern_id
+        where pattern_kinds.is_word_starts
+        union all
+        select source_message_key, pattern_id, hit_count, first_word_position
+        from confirmed_hits
+    ) as hits
+    inner join lexicon_patterns
+        on lexicon_patterns.pattern_id = hits.pattern_id
 ),
 
 -- category: the score of each (keyword hits times their weights)
-
--- (each pattern runs over all messages in turn, so that Postgres compiles it once, not once a message)
-category_hits as (
-    select
-        hits.source_message_key,
-        category_patterns.category_code,
-        category_patterns.weight * hits.hit_count       as score,
-        hits.first_hit_position
-    from category_patterns
-    cross join lateral (
-        select
-            messages.source_message_key,
-            regexp_count(messages.content_text, category_patterns.pattern) as hit_count,
-            regexp_instr(messages.content_text, category_patterns.pattern) as first_hit_position
-        from messages
-        where messages.content_text ~ category_patterns.pattern
-        offset 0  -- not flattened into a join: the pattern stays the outer loop
-    ) as hits
-),
-
 category_scores as (
     select
         source_message_key,
-        category_code,
-        sum(score)              as score,
-        min(first_hit_position) as first_hit_position
-    from category_hits
-    group by source_message_key, category_code
+        code                            as category_code,
+        sum(weight * hit_count)         as score,
+        min(first_word_position)        as first_hit_position
+    from pattern_hits
+    where lexicon = 'category'
+    group by source_message_key, code
 ),
 
-marker_hits as (
+message_markers as (
     select
-        hits.source_message_key,
-        count(*) filter (where marker_patterns.reason_code = 'advertising_spam')      as advertising_hits,
-        count(*) filter (where marker_patterns.reason_code = 'abusive')               as abusive_hits,
-        sum(marker_patterns.weight * hits.hit_count)
-            filter (where marker_patterns.reason_code = 'out_of_scope')               as out_of_scope_score,
-        count(*) filter (where marker_patterns.reason_code = 'not_about_authorities') as not_about_authorities_hits
-    from marker_patterns
-    cross join lateral (
-        select messages.source_message_key, regexp_count(messages.content_text, marker_patterns.pattern) as hit_count
-        from messages
-        where messages.content_text ~ marker_patterns.pattern
-        offset 0
-    ) as hits
-    group by hits.source_message_key
+        source_message_key,
+        count(*) filter (where lexicon = 'marker' and code = 'advertising_spam')       as advertising_hits,
+        count(*) filter (where lexicon = 'marker' and code = 'abusive')                as abusive_hits,
+        sum(weight * hit_count) filter (where lexicon = 'marker' and code = 'out_of_scope')
+                                                                                        as out_of_scope_score,
+        count(*) filter (where lexicon = 'marker' and code = 'not_about_authorities')  as not_about_authorities_hits,
+        -- reports a problem or asks for action ("куда жаловаться", "третий день нет воды")
+        bool_or(lexicon = 'complaint')                                                  as is_complaint,
+        -- relays a citizen's message ("📩 Пишет подписчик: ...")
+        bool_or(lexicon = 'relayed')                                                    as is_relayed,
+        bool_or(lexicon = 'importance')                                                 as is_high_importance
+    from pattern_hits
+    where lexicon in ('marker', 'complaint', 'relayed', 'importance')
+    group by source_message_key
 ),
 
--- a message that reports a problem or asks for action ("куда жаловаться", "третий день нет воды")
-complaints as (
-    select messages.source_message_key
-    from messages
-    cross join complaint_pattern
-    where messages.content_text ~ complaint_pattern.pattern
-),
-
--- a krai body named in the text: the first one named (one combined pattern finds the few that name any)
-
-naming_messages as (
-    select messages.source_message_key, messages.normalized_text
-    from messages
-    cross join any_body_pattern
-    where messages.normalized_text ~ any_body_pattern.pattern
-),
-
+-- a krai body named in the text: the first one named
 named_bodies as (
-    select distinct on (named.source_message_key)
-        named.source_message_key,
-        body_patterns.body_code
-    from body_patterns
-    cross join lateral (
-        select
-            naming_messages.source_message_key,
-            regexp_instr(naming_messages.normalized_text, body_patterns.pattern) as position
-        from naming_messages
-        where naming_messages.normalized_text ~ body_patterns.pattern
-        offset 0
-    ) as named
-    order by named.source_message_key, named.position, body_patterns.body_code
+    select distinct on (source_message_key)
+        source_message_key,
+        code                            as body_code
+    from pattern_hits
+    where lexicon = 'body'
+    order by source_message_key, first_word_position, code
 ),
 
 -- the best score; a tie goes to a category of the body the text names (Минспорт: бассейн and льготы),
@@ -260,203 +395,6 @@ best_categories as (
         category_scores.category_code
 ),
 
--- a community post relaying a citizen's message ("📩 Пишет подписчик: ...") speaks for the citizen
-relayed_messages as (
-    select messages.source_message_key
-    from messages
-    cross join relayed_message_pattern
-    where messages.author_kind = 'community'
-        and messages.normalized_text ~ relayed_message_pattern.pattern
-),
-
-high_importance as (
-    select messages.source_message_key
-    from messages
-    cross join importance_pattern
-    where messages.content_text ~ importance_pattern.pattern
-),
-
--- municipality named in the text: whole-word matches of the declined gazetteer names
-
-tokens as (
-    select
-        messages.source_message_key,
-        words.token,
-        words.token_position
-    from messages
-    cross join lateral regexp_split_to_table(messages.normalized_text, {{ word_separator() }})
-        with ordinality as words (token, token_position)
-    where words.token <> ''
-),
-
--- where each message's first word is: a place named first ("Павловская: нет воды") is a heading
-message_starts as (
-    select source_message_key, min(token_position) as first_position
-    from tokens
-    group by source_message_key
-),
-
-aliases as (
-    select
-        row_number() over (order by alias_ru, municipality_code)   as alias_id,
-        municipality_code,
-        priority,
-        requires_type_word,
-        -- a centre, town or stanitsa whose name is also a street's (Павловская, Курганинск) counts
-        -- without its type word when it heads the message or follows "в" (в Павловской, not на Павловской)
-        alias_kind = 'admin_centre'
-            or priority <= 3 and settlement_type in ('станица', 'город')   as is_named_by_position,
-        settlement_type,
-        regexp_split_to_array(
-            trim(regexp_replace({{ normalize_text('alias_ru') }}, {{ word_separator() }}, ' ', 'g')), ' '
-        )                                                           as alias_words
-    from municipality_aliases
-),
-
-alias_forms as (
-    select distinct
-        aliases.alias_id,
-        aliases.municipality_code,
-        aliases.priority,
-        aliases.requires_type_word,
-        aliases.is_named_by_position,
-        aliases.settlement_type,
-        cardinality(aliases.alias_words)                as word_count,
-        words.word_position,
-        unnest({{ ru_word_forms('words.word') }})       as form
-    from aliases
-    cross join lateral unnest(aliases.alias_words) with ordinality as words (word, word_position)
-),
-
-first_word_matches as (
-    select
-        tokens.source_message_key,
-        tokens.token_position                           as start_position,
-        alias_forms.alias_id,
-        alias_forms.municipality_code,
-        alias_forms.priority,
-        alias_forms.requires_type_word,
-        alias_forms.is_named_by_position,
-        alias_forms.settlement_type,
-        alias_forms.word_count
-    from tokens
-    inner join alias_forms
-        on alias_forms.form = tokens.token
-        and alias_forms.word_position = 1
-),
-
--- a name of several words matches when each further word is at the next position
-following_word_matches as (
-    select
-        first_word_matches.source_message_key,
-        first_word_matches.start_position,
-        first_word_matches.alias_id,
-        count(distinct alias_forms.word_position)       as matched_word_count
-    from first_word_matches
-    inner join alias_forms
-        on alias_forms.alias_id = first_word_matches.alias_id
-        and alias_forms.word_position > 1
-    inner join tokens
-        on tokens.source_message_key = first_word_matches.source_message_key
-        and tokens.token_position = first_word_matches.start_position + alias_forms.word_position - 1
-        and tokens.token = alias_forms.form
-    where first_word_matches.word_count > 1
-    group by first_word_matches.source_message_key, first_word_matches.start_position, first_word_matches.alias_id
-),
-
-alias_matches as (
-    select first_word_matches.*
-    from first_word_matches
-    left join following_word_matches
-        on following_word_matches.source_message_key = first_word_matches.source_message_key
-        and following_word_matches.start_position = first_word_matches.start_position
-        and following_word_matches.alias_id = first_word_matches.alias_id
-    where first_word_matches.word_count = 1
-        or following_word_matches.matched_word_count = first_word_matches.word_count - 1
-),
-
--- names that are also ordinary words count only after a settlement type word of their type (х., пос.,
--- ст-ца ...: "с утра" is no mention of the посёлок Утро); none counts right after a street word
--- (ул. Калинина is a street, not the village Калинино)
-qualified_matches as (
-    select
-        alias_matches.source_message_key,
-        alias_matches.start_position,
-        alias_matches.word_count,
-        alias_matches.priority,
-        alias_matches.municipality_code,
-        -- confirmed by a type word of the settlement's own type (в хуторе Красная Поляна)
-        coalesce(
-            alias_matches.requires_type_word
-            and alias_matches.settlement_type is not null
-            and place_words.settlement_type is not null,
-            false
-        )                                       as is_typed
-    from alias_matches
-    left join tokens as previous_token
-        on previous_token.source_message_key = alias_matches.source_message_key
-        and previous_token.token_position = alias_matches.start_position - 1
-    left join place_words
-        on place_words.word = previous_token.token
-    left join message_starts
-        on message_starts.source_message_key = alias_matches.source_message_key
-    where coalesce(place_words.word_kind, '') <> 'street'
-        and (
-            not alias_matches.requires_type_word
-            or alias_matches.is_named_by_position and (
-                previous_token.token in ('в', 'во')
-                or alias_matches.start_position = message_starts.first_position
-            )
-            or place_words.word_kind = 'settlement_type' and (
-                place_words.settlement_type is null
-                or alias_matches.settlement_type is null
-                or place_words.settlement_type = alias_matches.settlement_type
-                or place_words.settlement_type = 'посёлок' and alias_matches.settlement_type = 'посёлок городского типа'
-            )
-        )
-),
-
--- at one position: the longest name, then one confirmed by its type word, then the lowest priority;
--- a tie between municipalities is ambiguous
-mentions as (
-    select distinct on (source_message_key, start_position)
-        source_message_key,
-        start_position,
-        municipality_code,
-        is_ambiguous
-    from (
-        select
-            source_message_key,
-            start_position,
-            word_count,
-            is_typed,
-            priority,
-            min(municipality_code)                 as municipality_code,
-            count(distinct municipality_code) > 1  as is_ambiguous
-        from qualified_matches
-        group by source_message_key, start_position, word_count, is_typed, priority
-    ) as candidates
-    order by source_message_key, start_position, word_count desc, is_typed desc, priority
-),
-
--- the municipality mentioned most, then first
-text_municipalities as (
-    select distinct on (source_message_key)
-        source_message_key,
-        municipality_code
-    from (
-        select
-            source_message_key,
-            municipality_code,
-            count(*)            as mention_count,
-            min(start_position) as first_position
-        from mentions
-        where not is_ambiguous
-        group by source_message_key, municipality_code
-    ) as counted
-    order by source_message_key, mention_count desc, first_position
-),
-
 -- the rules together
 
 ruled as (
@@ -465,29 +403,34 @@ ruled as (
         best_categories.category_code,
         named_bodies.body_code                                    as named_body_code,
         categories.default_body_code,
-        coalesce(text_municipalities.municipality_code, messages.community_municipality_code)
+        coalesce(places.text_municipality_code, messages.community_municipality_code)
                                                                   as municipality_code,
         case
-            when text_municipalities.municipality_code is not null then 'text'
+            when places.text_municipality_code is not null then 'text'
             when messages.community_municipality_code is not null then 'community'
         end                                                       as municipality_source,
-        high_importance.source_message_key is not null            as is_high_importance,
+        coalesce(message_markers.is_high_importance, false)       as is_high_importance,
         case
             when messages.author_is_official
                 then 'official_author'
-            when messages.is_marked_as_ads or coalesce(marker_hits.advertising_hits, 0) > 0
+            when messages.is_marked_as_ads or coalesce(message_markers.advertising_hits, 0) > 0
                 then 'advertising_spam'
-            when coalesce(marker_hits.abusive_hits, 0) > 0
+            when coalesce(message_markers.abusive_hits, 0) > 0
                 then 'abusive'
             {%- if not var('community_posts_are_incidents') %}
-            when messages.author_kind = 'community' and relayed_messages.source_message_key is null
+            when messages.author_kind = 'community' and not coalesce(message_markers.is_relayed, false)
                 then 'not_about_authorities'
             {%- endif %}
-            when coalesce(marker_hits.out_of_scope_score, 0) > 0
-                and marker_hits.out_of_scope_score >= coalesce(best_categories.category_score, 0)
+            -- a place outside the krai, unless the text also names a krai place and complains
+            when places.out_of_region_place is not null
+                and not (places.text_municipality_code is not null and coalesce(message_markers.is_complaint, false))
+                then 'out_of_scope'
+            when coalesce(message_markers.out_of_scope_score, 0) > 0
+                and message_markers.out_of_scope_score >= coalesce(best_categories.category_score, 0)
                 then 'out_of_scope'
             when best_categories.category_code is null
-                or coalesce(marker_hits.not_about_authorities_hits, 0) > 0 and complaints.source_message_key is null
+                or coalesce(message_markers.not_about_authorities_hits, 0) > 0
+                    and not coalesce(message_markers.is_complaint, false)
                 then 'not_about_authorities'
         end                                                       as rule_reason,
         nullif(
@@ -500,16 +443,10 @@ ruled as (
         on categories.code = best_categories.category_code
     left join named_bodies
         on named_bodies.source_message_key = messages.source_message_key
-    left join text_municipalities
-        on text_municipalities.source_message_key = messages.source_message_key
-    left join marker_hits
-        on marker_hits.source_message_key = messages.source_message_key
-    left join high_importance
-        on high_importance.source_message_key = messages.source_message_key
-    left join relayed_messages
-        on relayed_messages.source_message_key = messages.source_message_key
-    left join complaints
-        on complaints.source_message_key = messages.source_message_key
+    left join message_markers
+        on message_markers.source_message_key = messages.source_message_key
+    left join places
+        on places.source_message_key = messages.source_message_key
 ),
 
 -- duplicates: among would-be incidents, the same author's near-identical text within the window of an
@@ -669,7 +606,7 @@ final as (
         verdicts.is_overridden,
         verdicts.override_by,
         verdicts.override_reason,
-        '{{ var("rule_version") }}'::text                                           as rule_version,
+        '{{ rule_version }}'::text                                                  as rule_version,
         {{ run_started_at_sql() }}                                                  as classified_at
     from verdicts
     left join categories as final_categories

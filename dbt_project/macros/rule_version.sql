@@ -1,0 +1,40 @@
+{#- The version of the classification rules: a digest of every rule seed the classification models read
+    (their rows as loaded) and of those models' own SQL, computed when a model is compiled. A rule or
+    lexicon change therefore always comes with a new version, and an incremental run that finds rows of
+    another version re-classifies everything. Human corrections (classification_overrides) are not part
+    of it: they are applied to the messages they name. -#}
+
+{% macro rule_version() -%}
+    {%- if not execute -%}
+        {{ return('rules-unknown') }}
+    {%- endif -%}
+    {%- set seeds = [] -%}
+    {%- set code = [] -%}
+    {%- for node in (graph.get('nodes') or {}).values() | selectattr('resource_type', 'equalto', 'model') -%}
+        {%- if node.name in ['int_message_municipalities', 'int_messages_classified'] -%}
+            {%- do code.append(node.raw_code) -%}
+            {%- for parent in (node.depends_on or {}).get('nodes', []) -%}
+                {%- set seed = graph['nodes'].get(parent) -%}
+                {%- if seed and seed.resource_type == 'seed' and seed.name != 'classification_overrides'
+                    and (seed.name, seed.relation_name) not in seeds -%}
+                    {%- do seeds.append((seed.name, seed.relation_name)) -%}
+                {%- endif -%}
+            {%- endfor -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if not seeds -%}
+        {{ return('rules-' ~ local_md5(code | sort | join('\n'))[:12]) }}  {#- unit tests see no graph #}
+    {%- endif -%}
+    {%- set digests -%}
+        {%- for name, relation in seeds | sort %}
+        select '{{ name }}' as seed, md5(coalesce(string_agg(rows::text, E'\n' order by rows::text), '')) as digest
+        from {{ relation }} as rows
+        {%- if not loop.last %} union all{% endif %}
+        {%- endfor %}
+    {%- endset -%}
+    {%- set combined -%}
+        select md5(string_agg(seed || ':' || digest, ',' order by seed) || '{{ local_md5(code | sort | join("\n")) }}')
+        from ({{ digests }}) as seed_digests
+    {%- endset -%}
+    {{ return('rules-' ~ run_query(combined).columns[0].values()[0][:12]) }}
+{%- endmacro %}
