@@ -6,7 +6,7 @@
         on_schema_change='append_new_columns',
         indexes=[
             {'columns': ['source_message_key']},
-            {'columns': ['loaded_at']},
+            {'columns': ['unioned_at']},
         ],
     )
 }}
@@ -16,8 +16,8 @@
     outside the krai it names (seeds/rules/out_of_region_places.csv: neighbouring regions, Adygea's
     settlements around Krasnodar, Crimea, capitals). One row per message, also when it names none.
     Names are matched as whole sequences of words in their case forms (ru_word_forms), by a hash join
-    of the message's words against the forms. An incremental run reads the messages new or edited since
-    its watermark (int_messages_unioned's loaded_at), all of them when some row has another rule_version. -#}
+    of the message's words against the forms. An incremental run reads the messages int_messages_unioned (re)wrote since
+    its watermark (unioned_at), all of them when some row has another rule_version. -#}
 
 {%- set rule_version = rule_version() %}
 
@@ -43,6 +43,7 @@ messages as (
     select
         source_message_key,
         loaded_at,
+        unioned_at,
         string_to_array(
             trim(regexp_replace({{ normalize_text('message_text') }}, {{ word_separator() }}, ' ', 'g')), ' '
         )                                                   as words
@@ -56,14 +57,8 @@ messages as (
         {%- set reclassify_all = other_versions.columns[0].values()[0] %}
     {%- endif %}
     {%- if not reclassify_all %}
-    -- new or edited since the watermark (those of the lookback already matched are skipped)
-    where unioned.loaded_at > {{ incremental_since('loaded_at') }}
-        and not exists (
-            select 1
-            from {{ this }} as matched
-            where matched.source_message_key = unioned.source_message_key
-                and matched.loaded_at = unioned.loaded_at
-        )
+    -- (re)written by int_messages_unioned since this model's last run
+    where unioned.unioned_at > {{ processed_since('unioned_at') }}
     {%- endif %}
     {% endif %}
 ),
@@ -255,6 +250,7 @@ final as (
     select
         messages.source_message_key,
         messages.loaded_at,
+        messages.unioned_at,
         text_municipalities.municipality_code               as text_municipality_code,
         out_of_region_mentions.out_of_region_place,
         '{{ rule_version }}'::text                          as rule_version
