@@ -86,7 +86,7 @@ def main() -> int:
                                                    log_file=logs / "alerts.log"))  # fmt: skip
     with server.connect("admin") as conn:
         latencies = [
-            row[0]
+            float(row[0])
             for row in conn.execute(
                 "select extract(epoch from a.sent_at - i.detected_at) from ops.alerts as a"
                 " join marts.fct_incidents as i using (incident_id)"
