@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 from functools import cache
+from typing import TYPE_CHECKING
 
 import great_expectations as gx
 import great_expectations.expectations as gxe
@@ -17,6 +18,9 @@ import yaml
 from socmon.config import settings
 
 from .reference_codes import reference_codes
+
+if TYPE_CHECKING:
+    from socmon.reports.period import ReportPeriod
 
 SUITE_NAME = "mart_account_compliance_daily"
 CHECK_COLUMNS = tuple(f"acc{number:02d}" for number in range(1, 11))
@@ -63,12 +67,28 @@ def _sql_list(values: tuple[str, ...]) -> str:
     return ", ".join("'" + value.replace("'", "''") + "'" for value in values)
 
 
-def missing_rows_query() -> str:
-    """Every body × network × day between the mart's first and last day that has no row."""
+def missing_rows_query(period: ReportPeriod | None = None) -> str:
+    """Every body × network × day that has no row, from the mart's first day to its last day.
+
+    For a period: to the period's last day, from its first day or the mart's first day if later (the
+    mart starts with the first account metadata), so a mart that ends before the period fails.
+    """
+    if period is None:
+        bounds = "select min(compliance_date), max(compliance_date) from mart"
+    else:
+        first, last = period.first_day.isoformat(), period.last_day.isoformat()
+        bounds = f"select greatest(date '{first}', min(compliance_date)), date '{last}' from mart"
     return f"""
-        with days as (
-            select generate_series(min(compliance_date), max(compliance_date), interval '1 day')::date as day
-            from {{batch}} as mart_days
+        -- the query joins (cross join below), so GX leaves the batch unaliased for us to name
+        with mart as (
+            select * from {{batch}} as mart_rows
+        ),
+        bounds (first_day, last_day) as (
+            {bounds}
+        ),
+        days as (
+            select generate_series(first_day, last_day, interval '1 day')::date as day
+            from bounds
         ),
         expected as (
             select days.day, bodies.body_code, networks.platform
@@ -79,12 +99,25 @@ def missing_rows_query() -> str:
         select expected.day, expected.body_code, expected.platform
         from expected
         where not exists (
-            select 1 from {{batch}} as mart
+            select 1 from mart
             where mart.compliance_date = expected.day
                 and mart.body_code = expected.body_code
                 and mart.platform = expected.platform
         )
     """
+
+
+def build_period_suite(period: ReportPeriod) -> gx.ExpectationSuite:
+    """The rows of a reported period: a row for every registered body and required network on each day."""
+    expectations: list[gxe.Expectation] = [
+        gxe.UnexpectedRowsExpectation(
+            unexpected_rows_query=missing_rows_query(period),
+            description=(
+                f"every registered body has a row for each required network on each day of {period.key}"
+            ),
+        ),
+    ]
+    return gx.ExpectationSuite(name=f"{SUITE_NAME} {period.key}", expectations=expectations)
 
 
 def build_suite() -> gx.ExpectationSuite:

@@ -1,11 +1,21 @@
-"""Expectations for marts.fct_incidents: one row per incident (contract in DESIGN.md)."""
+"""Expectations for marts.fct_incidents: one row per incident (contract in DESIGN.md).
+
+The whole table: keys, closed vocabularies, reference codes, deadlines, statuses that agree with the
+answer and deadline times, and one incident for each message fct_messages_classified calls one. A
+reported period: every message of the period classified as an incident has its row.
+"""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import great_expectations as gx
 import great_expectations.expectations as gxe
 
 from .reference_codes import reference_codes
+
+if TYPE_CHECKING:
+    from socmon.reports.period import ReportPeriod
 
 SUITE_NAME = "fct_incidents"
 
@@ -46,10 +56,73 @@ NOT_NULL_COLUMNS = (
 )
 
 
-def build_suite() -> gx.ExpectationSuite:
-    """The fct_incidents suite: keys, closed vocabularies, reference codes and the deadline order."""
+# the status follows from the first answer and the deadline (int_incidents_evaluated)
+STATUS_DISAGREES_QUERY = """
+    with incidents as (select * from {batch})
+    select incident_id, sla_status, first_answer_at, deadline_at
+    from incidents
+    where case sla_status
+        when 'answered_on_time' then first_answer_at is null or first_answer_at > deadline_at
+        when 'answered_late' then first_answer_at is null or first_answer_at <= deadline_at
+        else first_answer_at is not null
+    end
+"""
+
+
+def incidents_without_rows_query(period: ReportPeriod | None = None) -> str:
+    """Messages fct_messages_classified (same schema) calls incidents that have no row, and back."""
+    within = ""
+    if period is not None:
+        within = (
+            f"and messages.published_at >= '{period.starts_at.isoformat()}'"
+            f" and messages.published_at < '{period.ends_at.isoformat()}'"
+        )
+    # {batch} is a table or an aliased subquery depending on GX's mood: name it once, in a CTE
+    without_row = f"""
+        with incidents as (select * from {{batch}})
+        select messages.source_message_key, 'an incident in fct_messages_classified, no row here' as problem
+        from fct_messages_classified as messages
+        where messages.is_incident {within}
+            and not exists (
+                select 1 from incidents
+                where incidents.source_message_key = messages.source_message_key
+            )
+    """
+    if period is not None:
+        return without_row
+    return f"""{without_row}
+        union all
+        select incidents.source_message_key, 'no incident in fct_messages_classified' as problem
+        from incidents
+        where not exists (
+            select 1 from fct_messages_classified as messages
+            where messages.source_message_key = incidents.source_message_key and messages.is_incident
+        )
+    """
+
+
+def build_period_suite(period: ReportPeriod) -> gx.ExpectationSuite:
+    """The rows of a reported period: every incident published in it is there."""
     expectations: list[gxe.Expectation] = [
-        gxe.ExpectTableRowCountToBeBetween(min_value=0),
+        gxe.UnexpectedRowsExpectation(
+            unexpected_rows_query=incidents_without_rows_query(period),
+            description=f"every message published on {period.key} and classified as an incident has its row",
+        ),
+    ]
+    return gx.ExpectationSuite(name=f"{SUITE_NAME} {period.key}", expectations=expectations)
+
+
+def build_suite() -> gx.ExpectationSuite:
+    """The fct_incidents suite: keys, closed vocabularies, reference codes, deadlines and statuses."""
+    expectations: list[gxe.Expectation] = [
+        gxe.UnexpectedRowsExpectation(
+            unexpected_rows_query=incidents_without_rows_query(),
+            description="one incident for each message fct_messages_classified calls an incident",
+        ),
+        gxe.UnexpectedRowsExpectation(
+            unexpected_rows_query=STATUS_DISAGREES_QUERY,
+            description="sla_status agrees with first_answer_at and deadline_at",
+        ),
         gxe.ExpectTableColumnsToMatchSet(column_set=list(CONTRACT_COLUMNS), exact_match=False),
         gxe.ExpectColumnValuesToBeUnique(column="incident_id"),
         *(gxe.ExpectColumnValuesToNotBeNull(column=column) for column in NOT_NULL_COLUMNS),

@@ -55,8 +55,9 @@ def _transform(args: argparse.Namespace) -> int:
 
 def _validate(args: argparse.Namespace) -> int:
     from socmon.quality.gate import run_gate
+    from socmon.reports.period import report_period
 
-    result = run_gate()
+    result = run_gate(period=report_period(args.period, args.date) if args.date else None)
     print(result.summary())
     return 0 if result.success else 1
 
@@ -68,7 +69,10 @@ def _export(args: argparse.Namespace) -> int:
         paths = export_if_gate_passes(args.period, args.date)
     except GateFailed as failed:
         print(failed.result.summary(), file=sys.stderr)
-        print("export refused: the quality gate failed, no file was written", file=sys.stderr)
+        print(
+            f"export refused: the quality gate failed for {failed.result.period}, no file was written",
+            file=sys.stderr,
+        )
         return 1
     for path in paths:
         print(path)
@@ -151,6 +155,13 @@ def build_parser() -> argparse.ArgumentParser:
     transform.set_defaults(func=_transform)
 
     validate = sub.add_parser("validate", help="the Great Expectations gate (exit code 1 when it fails)")
+    validate.add_argument(
+        "--date",
+        type=date.fromisoformat,
+        default=None,
+        help="also check this period's rows and that the marts were built after it (as an export does)",
+    )
+    validate.add_argument("--period", choices=["day", "week"], default="day")
     validate.set_defaults(func=_validate)
 
     export = sub.add_parser("export", help="XLSX, CSV and HTML reports under out/DATE/")

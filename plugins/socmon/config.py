@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cache
 from pathlib import Path
 
@@ -24,6 +25,8 @@ class Settings:
     database: str
     out_dir: Path
     sandbox_port: int
+    # how long after a moment extraction has surely loaded what was published before it (hourly runs)
+    extraction_lag: timedelta
 
     @property
     def dbt_project_dir(self) -> Path:
@@ -49,4 +52,5 @@ def settings() -> Settings:
         database=os.environ.get("SOCMON_PG_DATABASE", "socmon"),
         out_dir=Path(os.environ.get("SOCMON_OUT_DIR") or project_dir / "out"),
         sandbox_port=int(os.environ.get("SOCMON_SANDBOX_PORT", "8765")),
+        extraction_lag=timedelta(minutes=int(os.environ.get("SOCMON_EXTRACTION_LAG_MINUTES", "120"))),
     )

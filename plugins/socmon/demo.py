@@ -15,14 +15,13 @@ from __future__ import annotations
 import time
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from socmon.config import settings
+from socmon.timezone import MOSCOW
 
 if TYPE_CHECKING:
     from socmon.sandbox.mailbox import Mailbox
 
-MOSCOW = ZoneInfo("Europe/Moscow")
 STEPS = 5
 
 

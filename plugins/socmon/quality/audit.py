@@ -14,9 +14,11 @@ create table if not exists ops.gate_runs (
     success      boolean     not null,
     expectations integer     not null,
     tables       integer     not null,
-    failures     jsonb       not null
+    failures     jsonb       not null,
+    period       text
 )
 """
+ADD_PERIOD = "alter table ops.gate_runs add column if not exists period text"  # tables made before it
 
 
 def record_gate_run(result: GateResult, schema: str) -> None:
@@ -24,8 +26,16 @@ def record_gate_run(result: GateResult, schema: str) -> None:
     with server.connect("admin", autocommit=True) as conn:
         conn.execute("create schema if not exists ops")
         conn.execute(CREATE_TABLE)
+        conn.execute(ADD_PERIOD)
         conn.execute(
-            "insert into ops.gate_runs (schema_name, success, expectations, tables, failures)"
-            " values (%s, %s, %s, %s, %s)",
-            [schema, result.success, result.expectations, result.tables, Jsonb(result.failures)],
+            "insert into ops.gate_runs (schema_name, success, expectations, tables, failures, period)"
+            " values (%s, %s, %s, %s, %s, %s)",
+            [
+                schema,
+                result.success,
+                result.expectations,
+                result.tables,
+                Jsonb(result.failures),
+                result.period,
+            ],
         )

@@ -1,7 +1,9 @@
 """The quality gate behind `socmon validate` and in front of every export.
 
 Runs each suite registered in `expectations/` on its table with an ephemeral GX context, records the
-outcome in ops.gate_runs, and says in one line per failure what is wrong.
+outcome in ops.gate_runs, and says in one line per failure what is wrong. Asked about a period (as
+every export does), it also runs each suite's checks of that period's rows, and refuses marts that were
+not built after the period ended (quality/freshness.py); its result then names the period.
 """
 
 from __future__ import annotations
@@ -12,9 +14,12 @@ import time
 from typing import Any
 from urllib.parse import quote
 
+from socmon.config import settings
 from socmon.quality.audit import record_gate_run
+from socmon.quality.freshness import freshness_failures
 from socmon.quality.result import GateFailed, GateResult, describe_failure
 from socmon.quality.suites import load_registry
+from socmon.reports.period import ReportPeriod
 from socmon.warehouse import server
 
 __all__ = ["GateFailed", "GateResult", "run_gate"]
@@ -28,23 +33,35 @@ RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 20}
 Target = tuple[Any, str]  # (expectations.SuiteEntry, schema)
 
 
-def run_gate(schema: str = "marts") -> GateResult:
-    """Validate every registered table in `schema` (entries may name their own schema)."""
+def run_gate(schema: str = "marts", period: ReportPeriod | None = None) -> GateResult:
+    """Validate every registered table in `schema` (entries may name their own schema).
+
+    With a period: also the checks of that period's rows, and the freshness of the marts for it.
+    """
     started = time.monotonic()
     _quiet_great_expectations()
     registry = load_registry()
     targets: list[Target] = [(entry, entry.schema or schema) for entry in registry.SUITES]
     missing = [target for target in targets if not _table_exists(*_qualified(target))]
-    failures = [
+    failures = []
+    if period is not None:
+        failures.extend(freshness_failures(period, settings().extraction_lag))
+    failures.extend(
         f"{entry.table}: table {table_schema}.{entry.table} is missing (has `socmon transform` run?)"
         for entry, table_schema in missing
-    ]
+    )
     present = [target for target in targets if target not in missing]
     evaluated = 0
     if present:
-        evaluated, suite_failures = _validate(present)
+        evaluated, suite_failures = _validate(present, period)
         failures.extend(suite_failures)
-    result = GateResult(success=not failures, failures=failures, expectations=evaluated, tables=len(present))
+    result = GateResult(
+        success=not failures,
+        failures=failures,
+        expectations=evaluated,
+        tables=len(present),
+        period=f"{period.kind} {period.key}" if period else None,
+    )
     record_gate_run(result, schema)
     elapsed = time.monotonic() - started
     if result.success:
@@ -83,8 +100,11 @@ def _connection_string(schema: str) -> str:
     return f"{server.url('admin')}?options={quote(f'-csearch_path={schema}')}"
 
 
-def _validate(targets: list[Target]) -> tuple[int, list[str]]:
-    """Run the suites in one checkpoint; return how many expectations ran and the failure lines."""
+def _validate(targets: list[Target], period: ReportPeriod | None) -> tuple[int, list[str]]:
+    """Run the suites in one checkpoint; return how many expectations ran and the failure lines.
+
+    An entry's period suite (`build_period_suite`, optional) runs beside its whole-table suite.
+    """
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -101,9 +121,13 @@ def _validate(targets: list[Target]) -> tuple[int, list[str]]:
             name=f"{table_schema}.{entry.table}", table_name=entry.table
         )
         batch = asset.add_batch_definition_whole_table("whole_table")
-        suite = context.suites.add(entry.build_suite())
-        definition = gx.ValidationDefinition(name=suite.name, data=batch, suite=suite)
-        definitions.append(context.validation_definitions.add(definition))
+        suites = [entry.build_suite()]
+        if period is not None and getattr(entry, "build_period_suite", None):
+            suites.append(entry.build_period_suite(period))
+        for built in suites:
+            suite = context.suites.add(built)
+            definition = gx.ValidationDefinition(name=suite.name, data=batch, suite=suite)
+            definitions.append(context.validation_definitions.add(definition))
     checkpoint = context.checkpoints.add(
         gx.Checkpoint(name=CHECKPOINT, validation_definitions=definitions, result_format=RESULT_FORMAT)
     )
@@ -117,5 +141,6 @@ def _validate(targets: list[Target]) -> tuple[int, list[str]]:
                 continue
             config = expectation.expectation_config
             kind, kwargs = (config.type, config.kwargs) if config else ("unknown_expectation", {})
-            failures.append(describe_failure(suite_result.suite_name, kind, kwargs, expectation))
+            description = config.description if config else None
+            failures.append(describe_failure(suite_result.suite_name, kind, kwargs, expectation, description))
     return evaluated, failures

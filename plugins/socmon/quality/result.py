@@ -17,25 +17,51 @@ class GateResult:
     failures: list[str] = field(default_factory=list)
     expectations: int = 0
     tables: int = 0
+    period: str | None = None  # e.g. "day 2026-03-17" when the gate checked a period for an export
 
     def summary(self) -> str:
-        """One line per failure, or «gate passed: N expectations on M tables»."""
+        """One line per failure (after a line naming the period, if any), or «gate passed: …»."""
+        scope = f" for {self.period}" if self.period else ""
         if self.success:
-            return f"gate passed: {self.expectations} expectations on {self.tables} tables"
-        return "\n".join(self.failures)
+            return f"gate passed{scope}: {self.expectations} expectations on {self.tables} tables"
+        heading = [f"gate failed for {self.period}:"] if self.period else []
+        return "\n".join([*heading, *self.failures])
 
 
 class GateFailed(RuntimeError):
     """Raised when an action must not run because the gate failed; carries the result."""
 
     def __init__(self, result: GateResult) -> None:
-        super().__init__(f"the quality gate failed:\n{result.summary()}")
+        scope = f" for {result.period}" if result.period else ""
+        failures = "\n".join(result.failures)
+        super().__init__(f"the quality gate failed{scope}:\n{failures}")
         self.result = result
 
 
-def describe_failure(suite: str, expectation_type: str, kwargs: Mapping[str, Any], result: Any) -> str:
-    """E.g. `fct_incidents: expect_column_values_to_be_in_set(sla_status) — 2 unexpected values: ['x']`."""
+def describe_failure(
+    suite: str,
+    expectation_type: str,
+    kwargs: Mapping[str, Any],
+    result: Any,
+    description: str | None = None,
+) -> str:
+    """E.g. `fct_incidents: expect_column_values_to_be_in_set(sla_status) — 2 unexpected values: ['x']`.
+
+    An expectation with a description (a query of unexpected rows) is named by it instead.
+    """
+    if expectation_type == "unexpected_rows_expectation" and description:
+        return f"{suite}: {description} — {_unexpected_rows(result)}"
     return f"{suite}: {expectation_type}({_target(kwargs)}) — {_problem(expectation_type, kwargs, result)}"
+
+
+def _unexpected_rows(result: Any) -> str:
+    error = _exception_message(result.exception_info)
+    if error:
+        return f"error: {error}"
+    details: Mapping[str, Any] = result.result or {}
+    rows = (details.get("details") or {}).get("unexpected_rows") or []
+    shown = [_plain(tuple(row.values()) if isinstance(row, Mapping) else row) for row in rows]
+    return f"{details.get('observed_value', len(rows))} rows, e.g. {shown[:MAX_VALUES_SHOWN]}"
 
 
 def _target(kwargs: Mapping[str, Any]) -> str:

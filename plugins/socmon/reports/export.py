@@ -75,8 +75,12 @@ def export_if_gate_passes(
     out_dir: Path | None = None,
     reference_schema: str = "staging",
 ) -> list[Path]:
-    """Run the gate on `schema` first; raise GateFailed, writing nothing, when it fails."""
-    gate = run_gate(schema)
+    """Run the gate on `schema` for the period first; raise GateFailed, writing nothing, when it fails.
+
+    The gate refuses marts not built after the period's end (plus the extraction lag), and checks the
+    period's rows as well as the whole tables.
+    """
+    gate = run_gate(schema, period=report_period(period, day))
     if not gate.success:
         raise GateFailed(gate)
     return export_period(period, day, schema=schema, out_dir=out_dir, reference_schema=reference_schema)

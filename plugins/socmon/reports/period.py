@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
-MOSCOW = ZoneInfo("Europe/Moscow")
+from socmon.timezone import MOSCOW
+
+__all__ = ["MOSCOW", "PERIODS", "ReportPeriod", "previous_period", "report_period"]
+
 PERIODS = ("day", "week", "month")
 
 
