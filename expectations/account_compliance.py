@@ -72,12 +72,16 @@ def missing_rows_query(period: ReportPeriod | None = None) -> str:
 
     For a period: to the period's last day, from its first day or the mart's first day if later (the
     mart starts with the first account metadata), so a mart that ends before the period fails.
+    An empty mart expects nothing (the reports say there is no account data).
     """
     if period is None:
         bounds = "select min(compliance_date), max(compliance_date) from mart"
     else:
         first, last = period.first_day.isoformat(), period.last_day.isoformat()
-        bounds = f"select greatest(date '{first}', min(compliance_date)), date '{last}' from mart"
+        bounds = (
+            f"select greatest(date '{first}', min(compliance_date)), date '{last}' from mart"
+            " having count(*) > 0"  # an empty mart (no account data yet) expects no day
+        )
     return f"""
         -- the query joins (cross join below), so GX leaves the batch unaliased for us to name
         with mart as (

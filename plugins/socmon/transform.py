@@ -42,6 +42,7 @@ create table if not exists ops.transform_runs (
     finished_at    timestamptz,
     success        boolean,
     data_cutoff_at timestamptz,
+    as_of_at       timestamptz,
     invoked_by     text        not null,
     error          text
 )
@@ -69,7 +70,7 @@ def run_dbt(args: Sequence[str], dbt_vars: dict | None = None) -> None:
         _invoke_dbt(args, dbt_vars)
         return
     with warehouse_lock(f"dbt {args[0]}"):
-        run = _record_start(args)
+        run = _record_start(args, (dbt_vars or {}).get("as_of_at"))
         try:
             _invoke_dbt(args, dbt_vars)
         except BaseException as failure:
@@ -167,15 +168,16 @@ class TransformRun:
     data_cutoff_at: datetime | None
 
 
-def _record_start(args: Sequence[str]) -> TransformRun:
+def _record_start(args: Sequence[str], as_of_at: str | None) -> TransformRun:
+    """A row for the run, with what it can see: raw up to its data cut-off, the clock at as_of_at."""
     with server.connect("admin", autocommit=True) as conn:
         ensure_runs_table(conn)
         cutoff = latest_raw_load(conn)
         run_id, started_at = conn.execute(
             "insert into ops.transform_runs"
-            " (command, selector, full_refresh, started_at, data_cutoff_at, invoked_by)"
-            " values (%s, %s, %s, clock_timestamp(), %s, %s) returning run_id, started_at",
-            [" ".join(args), _selector(args), "--full-refresh" in args, cutoff, _invoker()],
+            " (command, selector, full_refresh, started_at, data_cutoff_at, as_of_at, invoked_by)"
+            " values (%s, %s, %s, clock_timestamp(), %s, %s, %s) returning run_id, started_at",
+            [" ".join(args), _selector(args), "--full-refresh" in args, cutoff, as_of_at, _invoker()],
         ).fetchone()
     log.info("transform run %s started; raw loaded up to %s", run_id, cutoff)
     return TransformRun(run_id, started_at, cutoff)
@@ -209,6 +211,7 @@ def _record_finish(run: TransformRun, success: bool, error: str | None = None) -
 def ensure_runs_table(conn: psycopg.Connection) -> None:
     conn.execute("create schema if not exists ops")
     conn.execute(CREATE_RUNS_TABLE)
+    conn.execute("alter table ops.transform_runs add column if not exists as_of_at timestamptz")
 
 
 def latest_raw_load(conn: psycopg.Connection) -> datetime | None:

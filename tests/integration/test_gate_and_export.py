@@ -1,10 +1,13 @@
-"""The GX gate and the exports, against a throwaway schema in the real warehouse."""
+"""The GX gate and the exports, against a throwaway schema in the real warehouse, and the gate inside
+`socmon_publish` (run with `airflow dags test`) against hand-made marts."""
 
 from __future__ import annotations
 
 import csv
+import importlib
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -13,19 +16,26 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from socmon import cli
+from socmon.orchestration import DagRunFailed, airflow_environment, dags_test, ensure_airflow
 from socmon.quality.gate import GateFailed, run_gate
+from socmon.quality.suites import load_registry
 from socmon.reports import export as export_module
 from socmon.reports import labels_ru
 from socmon.reports.export import export_if_gate_passes, export_period
 from socmon.reports.html import render_html_report
 from socmon.reports.model import Incident, Report
 from socmon.reports.period import MOSCOW, report_period
+from socmon.transform import ensure_runs_table
 from socmon.warehouse import server
 
 pytestmark = pytest.mark.integration
 
 DAY = date(2026, 3, 17)  # a Tuesday, in ISO week 2026-W12 (16–22 March)
 EMPTY_DAY = date(2026, 3, 1)
+# the marts were last built at 03:00 on Friday the 20th: fresh for days up to the 19th
+BUILT_AT = datetime(2026, 3, 20, 3, 0, tzinfo=MOSCOW)
+STALE_DAY = date(2026, 3, 20)
 
 FCT_INCIDENTS = """
 create table {schema}.fct_incidents (
@@ -48,6 +58,10 @@ create table {schema}.fct_incidents (
     clock_start_at        timestamptz
 )
 """
+FCT_MESSAGES = (
+    "create table {schema}.fct_messages_classified"
+    " (source_message_key text primary key, published_at timestamptz, is_incident boolean)"
+)
 # the compliance mart the gate also checks (issue #5): its columns, empty
 COMPLIANCE_DAILY = (
     "create table {schema}.mart_account_compliance_daily (compliance_date date, body_code text,"
@@ -113,9 +127,31 @@ def _utc(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text).replace(tzinfo=UTC) if text else None
 
 
+def _suites(module: str):
+    """A module of the project's `expectations/` package, as the gate loads it."""
+    load_registry()
+    return importlib.import_module(f"socmon_expectations.{module}")
+
+
+def _registered_rows_per_day() -> int:
+    compliance = _suites("account_compliance")
+    return len(compliance.reference_codes("executive_bodies")) * len(compliance.required_networks())
+
+
+def _insert_message(
+    conn: psycopg.Connection, schema: str, key: str, published: str, is_incident: bool
+) -> None:
+    table = sql.Identifier(schema, "fct_messages_classified")
+    conn.execute(
+        sql.SQL("insert into {} values (%s, %s, %s)").format(table), [key, _utc(published), is_incident]
+    )
+
+
 def _insert_incident(conn: psycopg.Connection, schema: str, row: tuple) -> None:
+    """The incident and its message in fct_messages_classified."""
     (incident_id, platform, key, category, body, municipality, importance, *times, status) = row
     published, detected, deadline, first_answer, final_answer = map(_utc, times)
+    _insert_message(conn, schema, key, times[0], is_incident=True)
     url = {
         "vk": f"https://vk.com/{key.removeprefix('vk:')}",
         "telegram": f"https://t.me/c/{key.removeprefix('telegram:')}",
@@ -139,6 +175,7 @@ def schema(warehouse) -> Iterator[str]:
         conn.execute(sql.SQL("create schema {}").format(ident))
         try:
             conn.execute(sql.SQL(FCT_INCIDENTS).format(schema=ident))
+            conn.execute(sql.SQL(FCT_MESSAGES).format(schema=ident))
             conn.execute(sql.SQL(COMPLIANCE_DAILY).format(schema=ident))
             for table, rows in (("dim_executive_bodies", BODIES), ("categories", CATEGORIES)):
                 conn.execute(sql.SQL("create table {} (code text primary key, name_ru text)").format(
@@ -149,6 +186,7 @@ def schema(warehouse) -> Iterator[str]:
                     )
             for incident in INCIDENTS:
                 _insert_incident(conn, name, incident)
+            _insert_message(conn, name, "vk:wall-123_999", "2026-03-17 10:00", is_incident=False)
             yield name
         finally:
             conn.execute(sql.SQL("drop schema {} cascade").format(ident))
@@ -158,21 +196,102 @@ def schema(warehouse) -> Iterator[str]:
                     conn.execute(delete.format(sql.Identifier("ops", audit)), [f"{name}%"])
 
 
-@pytest.fixture
-def bad_status_row(schema: str) -> Iterator[None]:
-    """One incident with an sla_status outside the contract, removed afterwards."""
-    bad = ("inc-bad", "vk", "vk:wall-1_2", "roads", "mintrans", "krasnodar", "normal",
-           "2026-03-17 09:00", "2026-03-17 09:05", "2026-03-17 17:00", None, None, "pending")  # fmt: skip
+@pytest.fixture(scope="module", autouse=True)
+def built(warehouse) -> int:
+    """A successful complete build recorded in ops.transform_runs, as of BUILT_AT."""
+    return _record_build(BUILT_AT, success=True)
+
+
+def _record_build(as_of: datetime, success: bool) -> int:
     with server.connect("admin", autocommit=True) as conn:
-        _insert_incident(conn, schema, bad)
+        ensure_runs_table(conn)
+        return conn.execute(
+            "insert into ops.transform_runs (command, selector, full_refresh, started_at, finished_at,"
+            " success, as_of_at, invoked_by) values ('build', null, false, %s, %s, %s, %s, 'tests')"
+            " returning run_id",
+            [as_of, as_of, success, as_of],
+        ).fetchone()[0]
+
+
+@contextmanager
+def build_recorded(as_of: datetime, success: bool) -> Iterator[int]:
+    run_id = _record_build(as_of, success)
+    try:
+        yield run_id
+    finally:
+        with server.connect("admin", autocommit=True) as conn:
+            conn.execute("delete from ops.transform_runs where run_id = %s", [run_id])
+
+
+@contextmanager
+def incident_added(schema: str, row: tuple, with_row: bool = True) -> Iterator[None]:
+    """One more incident (and its message), or with_row=False only its message; removed afterwards."""
+    with server.connect("admin", autocommit=True) as conn:
+        if with_row:
+            _insert_incident(conn, schema, row)
+        else:
+            _insert_message(conn, schema, row[2], row[7], is_incident=True)
         try:
             yield
         finally:
-            conn.execute(
-                sql.SQL("delete from {} where incident_id = 'inc-bad'").format(
-                    sql.Identifier(schema, "fct_incidents")
+            for table, column in (
+                ("fct_incidents", "incident_id"),
+                ("fct_messages_classified", "source_message_key"),
+            ):
+                conn.execute(
+                    sql.SQL("delete from {} where {} = any(%s)").format(
+                        sql.Identifier(schema, table), sql.Identifier(column)
+                    ),
+                    [[row[0], row[2]]],
                 )
-            )
+
+
+def _bad(**changes: object) -> tuple:
+    """A good incident on DAY (ids inc-bad, vk:wall-1_2) with some fields changed."""
+    fields = dict(
+        incident_id="inc-bad", platform="vk", key="vk:wall-1_2", category="roads", body="mintrans",
+        municipality="krasnodar", importance="normal", published="2026-03-17 09:00",
+        detected="2026-03-17 09:05", deadline="2026-03-17 17:00", first_answer=None, final_answer=None,
+        status="overdue",
+    )  # fmt: skip
+    fields.update(changes)
+    return tuple(fields.values())
+
+
+@pytest.fixture
+def bad_status_row(schema: str) -> Iterator[None]:
+    """One incident with an sla_status outside the contract, removed afterwards."""
+    with incident_added(schema, _bad(status="pending")):
+        yield
+
+
+COMPLIANCE_BASE = {
+    "body_name_ru": "Орган", "tier": "executive_body", "account_key": "vk:-1", "account_score_pct": 80,
+    "body_score_pct": 80, "is_compliant": False, "failed_check_codes": "ACC-07",
+    "not_evaluated_check_codes": None, "not_applicable_check_codes": None,
+}  # fmt: skip
+
+
+@pytest.fixture
+def compliance_day(schema: str) -> Iterator[psycopg.Connection]:
+    """A complete compliance mart for DAY: a row per registered body and required network."""
+    table = sql.Identifier(schema, "mart_account_compliance_daily")
+    compliance = _suites("account_compliance")
+    checks = {f"acc{n:02d}_status": "passed" for n in range(1, len(compliance.check_codes()) + 1)}
+    columns = ["compliance_date", "body_code", "platform", *COMPLIANCE_BASE, *checks]
+    insert = sql.SQL("insert into {} ({}) values ({})").format(
+        table,
+        sql.SQL(", ").join(map(sql.Identifier, columns)),
+        sql.SQL(", ").join([sql.Placeholder()] * len(columns)),
+    )
+    with server.connect("admin", autocommit=True) as conn:
+        for body in compliance.reference_codes("executive_bodies"):
+            for platform in compliance.required_networks():
+                conn.execute(insert, [DAY, body, platform, *COMPLIANCE_BASE.values(), *checks.values()])
+        try:
+            yield conn
+        finally:
+            conn.execute(sql.SQL("delete from {}").format(table))
 
 
 def _export(schema: str, out_dir: Path, period: str = "day", day: date = DAY) -> list[Path]:
@@ -204,6 +323,108 @@ def test_gate_passes_on_good_rows(schema: str) -> None:
     assert recorded == (True, [])
 
 
+def test_gate_passes_for_a_day_the_marts_were_built_after(schema: str) -> None:
+    result = run_gate(schema, period=report_period("day", DAY))
+
+    assert result.success, result.summary()
+    assert result.summary().startswith("gate passed for day 2026-03-17: ")
+    with server.connect("admin") as conn:
+        recorded = conn.execute(
+            "select success, period from ops.gate_runs where schema_name = %s order by run_at desc limit 1",
+            [schema],
+        ).fetchone()
+    assert recorded == (True, "day 2026-03-17")
+
+
+def _failures_of(result, prefix: str) -> list[str]:
+    assert not result.success
+    return [failure for failure in result.failures if failure.startswith(prefix)]
+
+
+def test_incidents_suite_fails_on_a_null_deadline(schema: str) -> None:
+    with incident_added(schema, _bad(deadline=None)):
+        result = run_gate(schema)
+
+    assert _failures_of(result, "fct_incidents:") == [
+        "fct_incidents: expect_column_values_to_not_be_null(deadline_at) — 1 null values"
+    ]
+
+
+def test_incidents_suite_fails_when_the_status_disagrees_with_the_answer(schema: str) -> None:
+    answered_after_the_deadline = _bad(first_answer="2026-03-17 18:00", status="answered_on_time")
+    with incident_added(schema, answered_after_the_deadline):
+        result = run_gate(schema)
+
+    [failure] = _failures_of(result, "fct_incidents:")
+    assert failure.startswith(
+        "fct_incidents: sla_status agrees with first_answer_at and deadline_at — 1 rows"
+    )
+    assert "'inc-bad', 'answered_on_time'" in failure
+
+
+def test_incidents_suite_fails_on_an_incident_message_without_its_row(schema: str) -> None:
+    with incident_added(schema, _bad(), with_row=False):
+        result = run_gate(schema, period=report_period("day", DAY))
+
+    whole_table = _failures_of(result, "fct_incidents: one incident for each message")
+    of_the_day = _failures_of(result, "fct_incidents 2026-03-17: every message published on 2026-03-17")
+    assert len(whole_table) == len(of_the_day) == 1
+    assert (
+        "1 rows, e.g. [('vk:wall-1_2', 'an incident in fct_messages_classified, no row here')]"
+        in of_the_day[0]
+    )
+    assert result.summary().splitlines()[0] == "gate failed for day 2026-03-17:"
+
+
+def test_reference_codes_are_checked(schema: str) -> None:
+    with incident_added(schema, _bad(body="minfake", municipality="atlantis", category="weather")):
+        result = run_gate(schema)
+
+    in_set = "fct_incidents: expect_column_values_to_be_in_set"
+    assert sorted(_failures_of(result, "fct_incidents:")) == [
+        f"{in_set}(category_code) — 1 unexpected values: ['weather']",
+        f"{in_set}(municipality_code) — 1 unexpected values: ['atlantis']",
+        f"{in_set}(responsible_body_code) — 1 unexpected values: ['minfake']",
+    ]
+
+
+def test_compliance_suite_passes_on_a_complete_day(schema: str, compliance_day: psycopg.Connection) -> None:
+    result = run_gate(schema, period=report_period("day", DAY))
+
+    assert result.success, result.summary()
+
+
+def test_compliance_suite_fails_on_a_bad_row(schema: str, compliance_day: psycopg.Connection) -> None:
+    compliance_day.execute(
+        sql.SQL(
+            "update {} set account_score_pct = 140, acc03_status = 'maybe', body_code = 'minfake'"
+            " where body_code = 'minzdrav' and platform = 'ok'"
+        ).format(sql.Identifier(schema, "mart_account_compliance_daily"))
+    )
+
+    result = run_gate(schema)
+
+    failures = _failures_of(result, "mart_account_compliance_daily:")
+    mart = "mart_account_compliance_daily: expect_column_values"
+    assert f"{mart}_to_be_between(account_score_pct) — 1 unexpected values: ['140']" in failures
+    assert f"{mart}_to_be_in_set(acc03_status) — 1 unexpected values: ['maybe']" in failures
+    assert f"{mart}_to_be_in_set(body_code) — 1 unexpected values: ['minfake']" in failures
+    [missing] = [f for f in failures if "every registered body has a row" in f]
+    assert "1 rows, e.g. [('2026-03-17', 'minzdrav', 'ok')]" in missing
+
+
+def test_compliance_suite_fails_for_a_day_after_the_mart_ends(
+    schema: str, compliance_day: psycopg.Connection
+) -> None:
+    next_day = report_period("day", date(2026, 3, 18))
+
+    result = run_gate(schema, period=next_day)
+
+    assert _failures_of(result, "mart_account_compliance_daily:") == []  # the whole mart is fine
+    [failure] = _failures_of(result, "mart_account_compliance_daily 2026-03-18:")
+    assert f"on each day of 2026-03-18 — {_registered_rows_per_day()} rows" in failure
+
+
 def test_gate_fails_on_an_unknown_sla_status(schema: str, bad_status_row: None) -> None:
     result = run_gate(schema)
 
@@ -228,13 +449,121 @@ def test_export_is_refused_and_nothing_written_when_the_gate_fails(
         export_if_gate_passes("day", DAY, schema=schema, out_dir=tmp_path, reference_schema=schema)
 
     assert "sla_status" in str(refused.value)
+    assert str(refused.value).startswith("the quality gate failed for day 2026-03-17:")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_export_is_refused_when_the_marts_were_built_before_the_period_ended(
+    schema: str, tmp_path: Path
+) -> None:
+    with pytest.raises(GateFailed) as refused:
+        export_if_gate_passes("day", STALE_DAY, schema=schema, out_dir=tmp_path, reference_schema=schema)
+
+    [stale] = [line for line in refused.value.result.failures if line.startswith("stale marts")]
+    assert stale.startswith(
+        "stale marts for day 2026-03-20: a complete `socmon transform` must have succeeded after"
+        " 2026-03-21 02:00 MSK (the period's end plus the 2 h extraction lag); the last one is run "
+    )
+    assert stale.endswith("`dbt build` as of 2026-03-20 03:00 MSK")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_export_is_refused_after_a_failed_build(schema: str, tmp_path: Path) -> None:
+    failed_at = datetime(2026, 3, 20, 4, 0, tzinfo=MOSCOW)
+    with build_recorded(failed_at, success=False) as failed_run, pytest.raises(GateFailed) as refused:
+        export_if_gate_passes("day", DAY, schema=schema, out_dir=tmp_path, reference_schema=schema)
+
+    assert refused.value.result.failures == [
+        "marts possibly half-built for day 2026-03-17: the latest build failed"
+        f" (run {failed_run} `dbt build` as of 2026-03-20 04:00 MSK); fix it and run `socmon transform` again"
+    ]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_export_refuses_stale_marts_and_says_why(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("SOCMON_OUT_DIR", str(tmp_path))
+
+    code = cli.main(["export", "--period", "day", "--date", STALE_DAY.isoformat()])
+
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "stale marts for day 2026-03-20" in err
+    assert "export refused: the quality gate failed for day 2026-03-20, no file was written" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+# ---- the gate inside socmon_publish (airflow dags test) ----
+
+PUBLISH_DAY_AT = datetime(2026, 3, 18, 9, 0, tzinfo=MOSCOW)  # reports DAY
+MART_TABLES = ("fct_incidents", "fct_messages_classified", "mart_account_compliance_daily")
+
+
+@pytest.fixture(scope="module")
+def publish_env(schema: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """The Airflow environment, with the test schema's tables copied into `marts` (what the DAG reads)."""
+    with server.connect("admin", autocommit=True) as conn:
+        for table in MART_TABLES:
+            conn.execute(
+                sql.SQL("create table {} as select * from {}").format(
+                    sql.Identifier("marts", table), sql.Identifier(schema, table)
+                )
+            )
+        env = airflow_environment()
+        ensure_airflow(env)
+        try:
+            yield env
+        finally:
+            for table in MART_TABLES:
+                conn.execute(sql.SQL("drop table {}").format(sql.Identifier("marts", table)))
+
+
+def _publish(env: dict[str, str], out_dir: Path, at: datetime = PUBLISH_DAY_AT) -> str:
+    return dags_test(
+        "socmon_publish", at, {**env, "SOCMON_OUT_DIR": str(out_dir)}, log_file=out_dir.parent / "publish.log"
+    )
+
+
+def test_publish_dag_exports_the_day_when_the_gate_passes(
+    publish_env: dict[str, str], tmp_path: Path
+) -> None:
+    _publish(publish_env, tmp_path / "out")
+
+    assert sorted(p.name for p in (tmp_path / "out" / "2026-03-17").iterdir()) == [
+        "socmon_incidents_2026-03-17.csv",
+        "socmon_incidents_2026-03-17.xlsx",
+        "socmon_report_2026-03-17.html",
+    ]
+
+
+def test_publish_dag_writes_nothing_when_the_gate_fails(publish_env: dict[str, str], tmp_path: Path) -> None:
+    with incident_added("marts", _bad(status="pending")), pytest.raises(DagRunFailed) as failed:
+        _publish(publish_env, tmp_path / "out")
+
+    assert (
+        "fct_incidents: expect_column_values_to_be_in_set(sla_status) — 1 unexpected values: ['pending']"
+        in str(failed.value)
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_publish_dag_refuses_a_day_the_marts_were_not_built_after(
+    publish_env: dict[str, str], tmp_path: Path
+) -> None:
+    with pytest.raises(DagRunFailed) as failed:  # reports the 20th; the marts are as of 03:00 that day
+        _publish(publish_env, tmp_path / "out", at=datetime(2026, 3, 21, 9, 0, tzinfo=MOSCOW))
+
+    assert "socmon_publish" in str(failed.value)
+    log = (tmp_path / "publish.log").read_text()
+    assert "stale marts for day 2026-03-20" in log and "the last one is run" in log
+    assert not (tmp_path / "out").exists()
 
 
 # ---- the exports ----
 
 
-def test_day_export_writes_three_files(schema: str, tmp_path: Path) -> None:
+def test_day_export_writes_three_files(schema: str, tmp_path: Path) -> None:  # the gate passes
     paths = export_if_gate_passes("day", DAY, schema=schema, out_dir=tmp_path, reference_schema=schema)
 
     folder = tmp_path / "2026-03-17"

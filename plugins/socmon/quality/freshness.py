@@ -2,7 +2,8 @@
 
 A period may be reported once a complete `dbt build` (no --select) succeeded that started after the
 period's end plus the extraction lag (by then extraction has loaded what was published in the period),
-and no build that touched the marts has failed since (it may have left them half-built).
+and no build that touched the marts has failed since (it may have left them half-built). A build run
+with dbt's var `as_of_at` (a replay, or the tests' fixed clock) counts as built at that instant.
 """
 
 from __future__ import annotations
@@ -28,14 +29,14 @@ BUILDING_COMMANDS = ("build", "run")
 @dataclass(frozen=True)
 class Build:
     run_id: int
-    started_at: datetime
+    started_at: datetime  # as_of_at when the build was given one
     success: bool | None
     command: str
     data_cutoff_at: datetime | None
 
     def describe(self) -> str:
         cutoff = f", raw loaded up to {_msk(self.data_cutoff_at)}" if self.data_cutoff_at else ""
-        return f"run {self.run_id} `dbt {self.command}` started {_msk(self.started_at)}{cutoff}"
+        return f"run {self.run_id} `dbt {self.command}` as of {_msk(self.started_at)}{cutoff}"
 
 
 def freshness_failures(period: ReportPeriod, extraction_lag: timedelta) -> list[str]:
@@ -44,7 +45,7 @@ def freshness_failures(period: ReportPeriod, extraction_lag: timedelta) -> list[
     with server.connect("admin", autocommit=True) as conn:
         ensure_runs_table(conn)
         last_good = _last_successful_full_build(conn)
-        failed = _failed_builds_since(conn, last_good.started_at if last_good else None)
+        failed = _failed_build_since(conn, last_good.run_id if last_good else None)
     what = f"stale marts for {period.kind} {period.key}"
     rule = (
         f"a complete `socmon transform` must have succeeded after {_msk(needed_after)}"
@@ -65,19 +66,21 @@ def freshness_failures(period: ReportPeriod, extraction_lag: timedelta) -> list[
 
 def _last_successful_full_build(conn: psycopg.Connection) -> Build | None:
     row = conn.execute(
-        "select run_id, started_at, success, command, data_cutoff_at from ops.transform_runs"
+        "select run_id, coalesce(as_of_at, started_at) as built_at, success, command, data_cutoff_at"
+        " from ops.transform_runs"
         " where success and selector is null and split_part(command, ' ', 1) = 'build'"
-        " order by started_at desc limit 1"
+        " order by run_id desc limit 1"
     ).fetchone()
     return Build(*row) if row else None
 
 
-def _failed_builds_since(conn: psycopg.Connection, since: datetime | None) -> Build | None:
+def _failed_build_since(conn: psycopg.Connection, since: int | None) -> Build | None:
     row = conn.execute(
-        "select run_id, started_at, success, command, data_cutoff_at from ops.transform_runs"
+        "select run_id, coalesce(as_of_at, started_at), success, command, data_cutoff_at"
+        " from ops.transform_runs"
         " where success is false and split_part(command, ' ', 1) = any(%s)"
-        " and (%s::timestamptz is null or started_at > %s)"
-        " order by started_at desc limit 1",
+        " and (%s::bigint is null or run_id > %s)"
+        " order by run_id desc limit 1",
         [list(BUILDING_COMMANDS), since, since],
     ).fetchone()
     return Build(*row) if row else None

@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 
 DATA_SOURCE = "warehouse"
 CHECKPOINT = "socmon_gate"
-RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 20}
+# COMPLETE: a failed query of unexpected rows shows its rows (SUMMARY gives only their count)
+RESULT_FORMAT = {"result_format": "COMPLETE", "partial_unexpected_count": 20}
 
 Target = tuple[Any, str]  # (expectations.SuiteEntry, schema)
 
