@@ -177,7 +177,14 @@ def _record_start(args: Sequence[str], as_of_at: str | None) -> TransformRun:
             "insert into ops.transform_runs"
             " (command, selector, full_refresh, started_at, data_cutoff_at, as_of_at, invoked_by)"
             " values (%s, %s, %s, clock_timestamp(), %s, %s, %s) returning run_id, started_at",
-            [" ".join(args), _selector(args), "--full-refresh" in args, cutoff, as_of_at, _invoker()],
+            [
+                " ".join(args),
+                _selector(args),
+                "--full-refresh" in args,
+                cutoff,
+                _instant(as_of_at),
+                _invoker(),
+            ],
         ).fetchone()
     log.info("transform run %s started; raw loaded up to %s", run_id, cutoff)
     return TransformRun(run_id, started_at, cutoff)
@@ -194,6 +201,14 @@ def _selector(args: Sequence[str]) -> str | None:
                 words.append(word)
             return " ".join(words)
     return None
+
+
+def _instant(text: str | None) -> datetime | None:
+    """as_of_at as given to dbt; one that is no timestamp fails the build, and is not recorded."""
+    try:
+        return datetime.fromisoformat(text) if text else None
+    except ValueError:
+        return None
 
 
 def _record_finish(run: TransformRun, success: bool, error: str | None = None) -> None:
