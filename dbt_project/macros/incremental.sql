@@ -203,11 +203,11 @@
     {%- set has_pending = 'is_refresh_pending' in (adapter.get_columns_in_relation(this) | map(attribute='name') | list) -%}
     {%- set query -%}
         with touched as (
-            select distinct date_trunc('month', published_at at time zone 'Europe/Moscow')::date as rating_month
+            select distinct date_trunc('month', published_at at time zone {{ time_zone() }})::date as rating_month
             from {{ ref('fct_incidents') }}
             where evaluated_run_at > {{ watermark }}
             union
-            select distinct date_trunc('month', published_at at time zone 'Europe/Moscow')::date
+            select distinct date_trunc('month', published_at at time zone {{ time_zone() }})::date
             from {{ ref('int_messages_classified') }}
             where classified_at > {{ watermark }}
                 and not is_incident

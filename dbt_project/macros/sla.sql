@@ -29,10 +29,10 @@
     with working_days as (
         select
             calendar_date,
-            (calendar_date + work_start) at time zone 'Europe/Moscow'  as work_start_at,
-            (calendar_date + break_start) at time zone 'Europe/Moscow' as break_start_at,
-            (calendar_date + break_end) at time zone 'Europe/Moscow'   as break_end_at,
-            (calendar_date + work_end) at time zone 'Europe/Moscow'    as work_end_at
+            (calendar_date + work_start) at time zone {{ time_zone() }}  as work_start_at,
+            (calendar_date + break_start) at time zone {{ time_zone() }} as break_start_at,
+            (calendar_date + break_end) at time zone {{ time_zone() }}   as break_end_at,
+            (calendar_date + work_end) at time zone {{ time_zone() }}    as work_end_at
         from {{ calendar }}
         where is_working_day
     ),
@@ -68,8 +68,8 @@
 
 {#- Deadlines in working time, set-based: for each row of `starts` (a relation or CTE name), the instant
     when `minutes` working minutes have elapsed after `start_at`. A clock that starts outside working
-    time starts at the next working period. Returns (deadline_key, start_at, working_minutes,
-    deadline_at); deadline_at is null beyond the calendar. Sort-based (two window passes), no range joins.
+    time (or before the calendar's first day) starts at the next working period. Returns (deadline_key,
+    start_at, working_minutes, deadline_at); deadline_at is null only beyond the calendar's last day. Sort-based (two window passes), no range joins.
     1. Place each start on the working-time axis: the last period starting at or before it gives
        minutes_before plus the part of that period already elapsed (all of it when the start is after
        the period's end).
@@ -117,8 +117,12 @@
         from clock_starts
         inner join start_periods
             on start_periods.deadline_key = clock_starts.deadline_key
+        -- a clock that starts before the calendar's first period starts at that period (a backfilled
+        -- message older than the calendar): its deadline is never null
         inner join periods
-            on periods.period_start_at = start_periods.period_start_at
+            on periods.period_start_at = coalesce(
+                start_periods.period_start_at, (select min(period_start_at) from periods)
+            )
     ),
 
     target_timeline as (
@@ -161,7 +165,7 @@
         select
             calendar_date,
             is_working_day,
-            (calendar_date + work_end) at time zone 'Europe/Moscow' as work_end_at,
+            (calendar_date + work_end) at time zone {{ time_zone() }} as work_end_at,
             count(*) filter (where is_working_day) over (order by calendar_date) as working_days_through
         from {{ calendar or ref('working_calendar') }}
     ),
@@ -182,7 +186,7 @@
         due_day.work_end_at as deadline_at
     from clock_starts
     left join calendar_days as start_day
-        on start_day.calendar_date = (clock_starts.start_at at time zone 'Europe/Moscow')::date
+        on start_day.calendar_date = (clock_starts.start_at at time zone {{ time_zone() }})::date
     left join calendar_days as due_day
         on due_day.is_working_day
         and due_day.working_days_through = start_day.working_days_through + clock_starts.working_days

@@ -6,4 +6,4 @@
 
 select max(calendar_date) as last_calendar_date
 from {{ ref('working_calendar') }}
-having max(calendar_date) < ({{ as_of_at() }} at time zone 'Europe/Moscow')::date + 60
+having max(calendar_date) < ({{ as_of_at() }} at time zone {{ time_zone() }})::date + 60

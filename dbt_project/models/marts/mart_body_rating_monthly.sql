@@ -47,9 +47,9 @@ incidents as (
     select fct_incidents.*
     from {{ ref('fct_incidents') }} as fct_incidents
     inner join months_to_refresh
-        on fct_incidents.published_at >= months_to_refresh.rating_month::timestamp at time zone 'Europe/Moscow'
+        on fct_incidents.published_at >= months_to_refresh.rating_month::timestamp at time zone {{ time_zone() }}
         and fct_incidents.published_at
-            < (months_to_refresh.rating_month + interval '1 month')::timestamp at time zone 'Europe/Moscow'
+            < (months_to_refresh.rating_month + interval '1 month')::timestamp at time zone {{ time_zone() }}
 ),
 
 -- the months refreshed less than var rating_refresh_hours ago: kept as they are, marked pending
@@ -67,7 +67,7 @@ incidents as (
 
 rated_incidents as (
     select
-        date_trunc('month', published_at at time zone 'Europe/Moscow')::date    as rating_month,
+        date_trunc('month', published_at at time zone {{ time_zone() }})::date    as rating_month,
         responsible_body_code,
         municipality_code,
         sla_status,

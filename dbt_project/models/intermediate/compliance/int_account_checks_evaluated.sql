@@ -114,8 +114,8 @@ measured as (
             when 'telegram' then 'Telegram'
             else account_days.platform
         end                                                                         as network_name_ru,
-        (account_days.created_at at time zone 'Europe/Moscow')::date                as created_date,
-        (account_days.first_metadata_at at time zone 'Europe/Moscow')::date         as first_metadata_date,
+        (account_days.created_at at time zone {{ time_zone() }})::date                as created_date,
+        (account_days.first_metadata_at at time zone {{ time_zone() }})::date         as first_metadata_date,
         case
             when account_days.account_key is null then 'no_account'
             when account_days.created_at > account_days.judged_at then 'not_created'

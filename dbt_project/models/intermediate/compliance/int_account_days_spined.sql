@@ -41,17 +41,17 @@ bounds as (
             least(
                 (select min(dbt_valid_from) from registry_snapshot),
                 (select min(valid_from_at) from metadata_versions)
-            ) at time zone 'Europe/Moscow'
+            ) at time zone {{ time_zone() }}
         )::date
         {%- endif %}                                                         as first_date,
-        ({{ as_of_at() }} at time zone 'Europe/Moscow')::date                as last_date
+        ({{ as_of_at() }} at time zone {{ time_zone() }})::date                as last_date
 ),
 
 days as (
     select
         spine.day::date                                                      as compliance_date,
         least(
-            (spine.day::date + 1)::timestamp at time zone 'Europe/Moscow',
+            (spine.day::date + 1)::timestamp at time zone {{ time_zone() }},
             {{ as_of_at() }}
         )                                                                    as judged_at
     from bounds

@@ -127,7 +127,7 @@ final as (
         account_key,
         platform,
         published_at,
-        (published_at at time zone 'Europe/Moscow')::date                    as published_date,
+        (published_at at time zone {{ time_zone() }})::date                    as published_date,
         is_pinned,
         like_count,
         repost_count,

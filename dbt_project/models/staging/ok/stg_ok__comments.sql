@@ -24,7 +24,7 @@ renamed as (
         -- date_ms is UTC; `date` is Moscow wall-clock time
         coalesce(
             {{ safe_epoch_timestamp("payload ->> 'date_ms'", 1000) }},
-            {{ safe_timestamp("payload ->> 'date'") }} at time zone 'Europe/Moscow'
+            {{ safe_timestamp("payload ->> 'date'") }} at time zone {{ time_zone() }}
         )                                                  as published_at,
         coalesce({{ safe_text("payload -> 'text'") }}, '') as message_text,
         payload ->> 'reply_to_comment_id'                  as reply_to_comment_id,
