@@ -10,13 +10,14 @@ import pendulum
 from airflow.sdk import Param, dag, task
 
 from socmon.assets import RAW_MESSAGES
+from socmon.timezone import TIME_ZONE
 
 PLATFORMS = ("vk", "ok", "telegram")
 
 
 @dag(
     schedule="@hourly",
-    start_date=pendulum.datetime(2026, 1, 1, tz="Europe/Moscow"),
+    start_date=pendulum.datetime(2026, 1, 1, tz=TIME_ZONE),
     catchup=False,
     max_active_runs=1,
     default_args={"retries": 2, "retry_delay": pendulum.duration(minutes=2)},

@@ -15,6 +15,11 @@ from airflow.sdk import CronTriggerTimetable, Param, PokeReturnValue, dag, task
 from socmon.timezone import TIME_ZONE
 
 
+def _reported_day(logical_date):
+    """The run at 09:00 reports the Moscow day before."""
+    return logical_date.in_timezone(TIME_ZONE).date() - pendulum.duration(days=1)
+
+
 @dag(
     schedule=CronTriggerTimetable("0 9 * * *", timezone=TIME_ZONE),
     start_date=pendulum.datetime(2026, 1, 1, tz=TIME_ZONE),
@@ -33,12 +38,12 @@ def socmon_publish():
         from socmon.quality.freshness import StaleMarts, marts_ready_for
         from socmon.reports.period import report_period
 
-        day = logical_date.in_timezone(TIME_ZONE).date() - pendulum.duration(days=1)
+        day = _reported_day(logical_date)
         give_up_at = logical_date + pendulum.duration(hours=params["max_wait_hours"])
         try:
             return PokeReturnValue(is_done=marts_ready_for(report_period("day", day), give_up_at))
         except StaleMarts as stale:
-            raise AirflowFailException(str(stale)) from None  # waiting longer is the retry
+            raise AirflowFailException(str(stale)) from None  # it waited max_wait_hours: no retry
 
     @task
     def quality_gate(logical_date=None) -> None:
@@ -47,8 +52,7 @@ def socmon_publish():
         from socmon.quality.gate import run_gate
         from socmon.reports.period import report_period
 
-        day = logical_date.in_timezone(TIME_ZONE).date() - pendulum.duration(days=1)
-        result = run_gate(period=report_period("day", day))
+        result = run_gate(period=report_period("day", _reported_day(logical_date)))
         if not result.success:
             raise AirflowFailException(result.summary())  # a failed gate is not retried
 
@@ -56,8 +60,7 @@ def socmon_publish():
     def export_yesterday(logical_date=None) -> list[str]:
         from socmon.reports.export import export_period
 
-        report_day = logical_date.in_timezone(TIME_ZONE).date() - pendulum.duration(days=1)
-        return [str(path) for path in export_period("day", report_day)]
+        return [str(path) for path in export_period("day", _reported_day(logical_date))]
 
     marts_cover_the_day() >> quality_gate() >> export_yesterday()
 

@@ -4,11 +4,12 @@ import pendulum
 from airflow.sdk import dag, task
 
 from socmon.assets import MARTS, RAW_MESSAGES
+from socmon.timezone import TIME_ZONE
 
 
 @dag(
     schedule=[RAW_MESSAGES],
-    start_date=pendulum.datetime(2026, 1, 1, tz="Europe/Moscow"),
+    start_date=pendulum.datetime(2026, 1, 1, tz=TIME_ZONE),
     catchup=False,
     max_active_runs=1,
     default_args={"retries": 2, "retry_delay": pendulum.duration(minutes=2)},

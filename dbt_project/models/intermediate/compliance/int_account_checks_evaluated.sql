@@ -3,7 +3,8 @@
 {#- The ten checks of every body × network × day (int_account_days_spined), side by side. For each:
     status (passed, failed or not_evaluated: the data to judge is missing, or the check does not apply
     to the network), the measured value, the threshold, and an explanation in Russian rendered from the
-    templates of seeds/rules/compliance_checks.csv ({value}, {threshold}, {detail}). When the account is
+    templates of seeds/rules/compliance_checks.csv ({value}, {threshold}, {detail}). The Russian texts
+    live in macros/compliance_explanations_ru.sql; this model holds the checks' logic. When the account is
     missing or unavailable (ACC-01 not passed), the other checks are not evaluated.
     Windows: the 7 days ending on the day (Moscow dates d-6..d), judged at the day's end (or as_of_at). -#}
 
@@ -108,14 +109,9 @@ question_windows as (
 measured as (
     select
         account_days.*,
-        case account_days.platform
-            when 'vk' then 'ВКонтакте'
-            when 'ok' then 'Одноклассники'
-            when 'telegram' then 'Telegram'
-            else account_days.platform
-        end                                                                         as network_name_ru,
-        (account_days.created_at at time zone {{ time_zone() }})::date                as created_date,
-        (account_days.first_metadata_at at time zone {{ time_zone() }})::date         as first_metadata_date,
+        {{ compliance_network_name_ru('account_days.platform') }}                   as network_name_ru,
+        (account_days.created_at at time zone {{ time_zone() }})::date              as created_date,
+        (account_days.first_metadata_at at time zone {{ time_zone() }})::date       as first_metadata_date,
         case
             when account_days.account_key is null then 'no_account'
             when account_days.created_at > account_days.judged_at then 'not_created'
@@ -175,11 +171,7 @@ prepared as (
     select
         *,
         availability = 'available'                                                  as is_available,
-        case availability
-            when 'no_account' then 'у органа нет аккаунта в сети ' || network_name_ru
-            when 'not_read' then 'данные сети ' || network_name_ru || ' ещё не считывались'
-            else 'аккаунт недоступен (см. ACC-01)'
-        end                                                                         as unavailable_detail,
+        {{ compliance_unavailable_detail_ru() }}                                    as unavailable_detail,
         -- ACC-08 counts from the last post, or from the account's creation when it has posted nothing
         -- since; with no post at all, from the first metadata reading once that is longer ago than allowed
         case
@@ -209,21 +201,7 @@ checks as (
         case when availability <> 'not_read' then (availability = 'available')::integer end
                                                                                     as acc01_value,
         1                                                                           as acc01_threshold,
-        case availability
-            when 'available' then '«' || account_name || '»'
-            when 'no_account' then 'В реестре нет аккаунта органа в сети ' || network_name_ru || '.'
-            when 'not_created' then 'Аккаунт создан ' || {{ compliance_ru_date('created_date') }} || ': в этот день его ещё не было.'
-            when 'not_answering' then 'Данные аккаунта ' || account_key || ' не получены: он не найден или не отвечает.'
-            when 'not_read' then 'данные сети ' || network_name_ru || ' ещё не считывались'
-            when 'deactivated' then 'Аккаунт ' || case deactivated_reason
-                    when 'deleted' then 'удалён'
-                    when 'banned' then 'заблокирован'
-                    when 'scam' then 'помечен сетью как мошеннический'
-                    when 'fake' then 'помечен сетью как поддельный'
-                    else 'недоступен (' || deactivated_reason || ')'
-                end || '.'
-            when 'closed' then 'Аккаунт закрыт: записи видят только участники.'
-        end                                                                         as acc01_detail,
+        {{ compliance_acc01_detail_ru() }}                                          as acc01_detail,
 
         -- ACC-02: the name matches the body's official name
         case
@@ -233,11 +211,7 @@ checks as (
         end                                                                         as acc02_status,
         round(name_similarity::numeric, 2)                                          as acc02_value,
         {{ var('compliance_name_min_similarity') }}                                 as acc02_threshold,
-        case
-            when not is_available then unavailable_detail
-            when account_name is null then 'название аккаунта не получено'
-            else account_name
-        end                                                                         as acc02_detail,
+        {{ compliance_acc02_detail_ru() }}                                          as acc02_detail,
 
         -- ACC-03: avatar, and a cover where the network has covers
         case
@@ -249,15 +223,7 @@ checks as (
         has_avatar::integer + case when is_cover_required then has_cover::integer else 0 end
                                                                                     as acc03_value,
         1 + is_cover_required::integer                                              as acc03_threshold,
-        case
-            when not is_available then unavailable_detail
-            when has_avatar is null or (is_cover_required and has_cover is null) then 'нет данных об аватаре или обложке'
-            when has_avatar and is_cover_required and has_cover then 'аватар и обложка есть'
-            when has_avatar and not is_cover_required then 'аватар есть (обложка в сети ' || network_name_ru || ' не проверяется)'
-            else concat_ws(', ',
-                case when not has_avatar then 'нет аватара' end,
-                case when is_cover_required and not has_cover then 'нет обложки' end)
-        end                                                                         as acc03_detail,
+        {{ compliance_acc03_detail_ru() }}                                          as acc03_detail,
 
         -- ACC-04: activity, phone, address, e-mail and website, each on its own
         case
@@ -268,15 +234,7 @@ checks as (
         has_activity_info::integer + has_phone::integer + has_address::integer + has_email::integer
             + has_website::integer                                                  as acc04_value,
         5                                                                           as acc04_threshold,
-        case
-            when not is_available then unavailable_detail
-            else concat_ws(', ',
-                case when not has_activity_info then 'описание деятельности' end,
-                case when not has_phone then 'телефон' end,
-                case when not has_address then 'адрес' end,
-                case when not has_email then 'e-mail' end,
-                case when not has_website then 'сайт' end)
-        end                                                                         as acc04_detail,
+        {{ compliance_acc04_detail_ru() }}                                          as acc04_detail,
 
         -- ACC-05: the verification mark, where the network has one
         case
@@ -286,12 +244,7 @@ checks as (
         end                                                                         as acc05_status,
         is_verified::integer                                                        as acc05_value,
         1                                                                           as acc05_threshold,
-        case
-            when not is_verification_applicable
-                then 'в сети ' || network_name_ru || ' отметка не проверяется (не применяется)'
-            when not is_available then unavailable_detail
-            when is_verified is null then 'нет данных о верификации'
-        end                                                                         as acc05_detail,
+        {{ compliance_acc05_detail_ru() }}                                          as acc05_detail,
 
         -- ACC-06: comments open (VK: the wall; OK: the latest own topic)
         case
@@ -301,21 +254,7 @@ checks as (
         end                                                                         as acc06_status,
         are_comments_open::integer                                                  as acc06_value,
         1                                                                           as acc06_threshold,
-        case
-            when not is_open_comments_applicable
-                then 'в сети ' || network_name_ru || ' открытые комментарии не обязательны (не применяется)'
-                    || case
-                        when not is_available then ''
-                        when are_comments_open then '; обсуждение подключено'
-                        when not are_comments_open then '; комментарии отключены'
-                        else ''
-                    end
-            when not is_available then unavailable_detail
-            when are_comments_open is null then 'нет постов, по которым можно проверить комментарии'
-            when setting_post_date is not null then ' (по последнему посту от ' || {{ compliance_ru_date('setting_post_date') }} || ')'
-            when not are_comments_open and platform = 'vk' then ': стена закрыта'
-            else ''
-        end                                                                         as acc06_detail,
+        {{ compliance_acc06_detail_ru() }}                                          as acc06_detail,
 
         -- ACC-07: posts in the 7 days ending on the day, at least the tier's minimum
         case
@@ -326,12 +265,7 @@ checks as (
         end                                                                         as acc07_status,
         posts_7d                                                                    as acc07_value,
         min_posts_7d                                                                as acc07_threshold,
-        case
-            when not is_available then unavailable_detail
-            when posts_7d < min_posts_7d and created_date > compliance_date - 6
-                then 'аккаунт создан ' || {{ compliance_ru_date('created_date') }} || ', неделя неполная (постов '
-                    || posts_7d || ' при норме ' || min_posts_7d || ')'
-        end                                                                         as acc07_detail,
+        {{ compliance_acc07_detail_ru() }}                                          as acc07_detail,
 
         -- ACC-08: no more than var compliance_max_days_without_post days since the last post
         case
@@ -341,17 +275,7 @@ checks as (
         end                                                                         as acc08_status,
         days_without_post                                                           as acc08_value,
         {{ var('compliance_max_days_without_post') }}                               as acc08_threshold,
-        case
-            when not is_available then unavailable_detail
-            when days_without_post is null
-                then 'постов аккаунта не найдено, а наблюдение за ним идёт не дольше '
-                    || {{ var('compliance_max_days_without_post') }} || ' дней'
-            when last_post_date >= coalesce(created_date, last_post_date)
-                then '; последний пост ' || {{ compliance_ru_date('last_post_date') }}
-            when created_date is not null
-                then '; постов не было с создания аккаунта ' || {{ compliance_ru_date('created_date') }}
-            else '; постов не было с начала наблюдения ' || {{ compliance_ru_date('first_metadata_date') }}
-        end                                                                         as acc08_detail,
+        {{ compliance_acc08_detail_ru() }}                                          as acc08_detail,
 
         -- ACC-09: citizens' questions under the account's own posts answered within the incident deadline
         case
@@ -362,16 +286,7 @@ checks as (
         end                                                                         as acc09_status,
         questions_on_time_pct                                                       as acc09_value,
         {{ var('compliance_min_questions_on_time_pct') }}                           as acc09_threshold,
-        case
-            when not is_available then unavailable_detail
-            when questions_due_7d = 0
-                then 'Вопросов граждан под постами аккаунта со сроком ответа за 7 дней не было'
-                    || case when platform = 'telegram' and has_open_comments = false
-                        then ' (комментарии в канале отключены)' else '' end || '.'
-            else 'Вопросов граждан под постами аккаунта со сроком ответа за 7 дней: ' || questions_due_7d
-                || ', в срок отвечено ' || questions_on_time_7d || ' (' || {{ compliance_ru_number('questions_on_time_pct') }}
-                || '% при норме ' || {{ var('compliance_min_questions_on_time_pct') }} || '%).'
-        end                                                                         as acc09_detail,
+        {{ compliance_acc09_detail_ru() }}                                          as acc09_detail,
 
         -- ACC-10: engagement (7-day medians of ERpost and ERview) and audience growth week on week
         case
@@ -383,30 +298,7 @@ checks as (
         end                                                                         as acc10_status,
         er_post_median_7d_pct                                                       as acc10_value,
         {{ var('compliance_min_er_post_pct') }}                                     as acc10_threshold,
-        case
-            when not is_available then unavailable_detail
-            else concat_ws('; ',
-                'ERpost (медиана за 7 дней) ' || coalesce(
-                    {{ compliance_ru_number('er_post_median_7d_pct') }} || '% при пороге '
-                        || {{ compliance_ru_number(var('compliance_min_er_post_pct') ~ '::numeric') }} || '%',
-                    case
-                        when posts_7d = 0 then 'не вычисляется: нет постов за 7 дней'
-                        when coalesce(follower_count, 0) = 0 then 'не вычисляется: 0 подписчиков'
-                        else 'не вычисляется'
-                    end),
-                'ERview ' || coalesce(
-                    {{ compliance_ru_number('er_view_median_7d_pct') }} || '% при пороге '
-                        || {{ compliance_ru_number(var('compliance_min_er_view_pct') ~ '::numeric') }} || '%',
-                    case
-                        when posts_7d = 0 then 'не вычисляется: нет постов за 7 дней'
-                        else 'не вычисляется: нет данных о просмотрах'
-                    end),
-                'прирост аудитории за неделю ' || coalesce(
-                    case when audience_growth_wow_pct > 0 then '+' else '' end
-                        || {{ compliance_ru_number('audience_growth_wow_pct') }} || '% при пороге '
-                        || {{ compliance_ru_number(var('compliance_min_audience_growth_pct') ~ '::numeric') }} || '%',
-                    'не оценён: нет данных о подписчиках неделю назад'))
-        end                                                                         as acc10_detail
+        {{ compliance_acc10_detail_ru() }}                                          as acc10_detail
     from prepared
 ),
 
@@ -442,15 +334,7 @@ final as (
         checks.{{ column }}_status = 'passed'                                       as {{ column }}_is_passed,
         checks.{{ column }}_value::numeric                                          as {{ column }}_value,
         checks.{{ column }}_threshold::numeric                                      as {{ column }}_threshold,
-        replace(replace(replace(
-            case checks.{{ column }}_status
-                when 'passed' then templates.{{ column }}_passed_template
-                when 'failed' then templates.{{ column }}_failed_template
-                else templates.{{ column }}_not_evaluated_template
-            end,
-            '{value}', coalesce({{ compliance_ru_number('checks.' ~ column ~ '_value::numeric') }}, '—')),
-            '{threshold}', coalesce({{ compliance_ru_number('checks.' ~ column ~ '_threshold::numeric') }}, '—')),
-            '{detail}', coalesce(checks.{{ column }}_detail, ''))                   as {{ column }}_explanation_ru,
+        {{ compliance_explanation_ru(column) }}                                     as {{ column }}_explanation_ru,
         {%- endfor %}
         checks.has_activity_info,
         checks.has_phone,
