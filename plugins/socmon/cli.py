@@ -161,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="also check this period's rows and that the marts were built after it (as an export does)",
     )
-    validate.add_argument("--period", choices=["day", "week"], default="day")
+    validate.add_argument("--period", choices=["day", "week", "month"], default="day")
     validate.set_defaults(func=_validate)
 
     export = sub.add_parser("export", help="XLSX, CSV and HTML reports under out/DATE/")
