@@ -11,8 +11,8 @@ incidents turn overdue between runs. Between slices the context changes the way 
 - slice 3: a citizen who commented under incidents becomes a registered official account: the comments
   become answers;
 - slice 4: human corrections turn an incident of the spike and an answered incident into non-incidents,
-  and the build runs with a failing data test on int_messages_classified, so that everything after it is
-  skipped;
+  an edit turns another incident post into an advertisement, and the build runs with a failing data test
+  on int_messages_classified, so that everything after it is skipped;
 - slice 5: the build is killed (SIGKILL) as soon as int_messages_classified is written;
 - slice 6: an ordinary build; then one more without new data after the rating's refresh throttle.
 
@@ -142,6 +142,17 @@ def scenario() -> Scenario:
             for item in [comment, *((comment.get("thread") or {}).get("items") or [])]:
                 arrive(at(item["date"]), "vk_comments", f"vk:{owner_id}", item)
 
+    # an incident post edited into an advertisement, the edit arriving in slice 4 (whose build is cut short)
+    edited = next(
+        post
+        for posts in vk.vk_posts.values()
+        for post in posts
+        if f"vk:wall{post['owner_id']}_{post['id']}" in incident_keys(vk) - {answered_incident(vk)}
+        and at(post["date"]) <= 1
+    )
+    edited_text = "Продам гараж в хорошем состоянии, недорого, торг, звоните в личные сообщения"
+    arrive(3, "vk_posts", f"vk:{edited['owner_id']}", {**edited, "text": edited_text})
+
     # the spike: its first (earliest) complaint is detected only in slice 4
     for number, (text, author, post_id) in enumerate(
         zip(SPIKE_TEXTS, SPIKE_AUTHORS, SPIKE_POST_IDS, strict=True)
@@ -201,6 +212,10 @@ def _monitored() -> set[str]:
 
 
 MONITORED = _monitored()
+
+
+def incident_keys(vk: Any) -> set[str]:
+    return {label["source_message_key"] for label in vk.labels if label["is_incident"]}
 
 
 def answered_incident(vk: Any) -> str:
