@@ -34,6 +34,15 @@ def _ingest(args: argparse.Namespace) -> int:
 
     totals = ingest_files([Path(f) for f in args.files], platform=args.platform, topic_id=args.topic_id)
     print(f"loaded {totals.loaded} new, {totals.duplicates} already there, {totals.rejected} rejected")
+    for damage in totals.damaged:  # what precedes the damage is loaded; the tail is in raw.rejected
+        print(f"ingest incomplete: {damage}", file=sys.stderr)
+    return 1 if totals.damaged else 0
+
+
+def _quarantine(args: argparse.Namespace) -> int:
+    from socmon.warehouse.quarantine import print_quarantine
+
+    print_quarantine(since=args.since)
     return 0
 
 
@@ -198,6 +207,13 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox = sub.add_parser("sandbox", help="serve the sandbox VK API emulator in the foreground")
     sandbox.add_argument("--port", type=int, default=None)
     sandbox.set_defaults(func=_sandbox)
+
+    quarantine = sub.add_parser(
+        "quarantine", help="records left out: rejected by the loader, or that staging cannot type"
+    )
+    quarantine.add_argument("action", choices=["list"])
+    quarantine.add_argument("--since", type=_timestamp, default=None, help="ISO timestamp")
+    quarantine.set_defaults(func=_quarantine)
 
     sources = sub.add_parser("sources", help="the registered sources and their cursors")
     sources.add_argument("action", choices=["list"])

@@ -2,7 +2,7 @@
 their comments and the metadata of official groups.
 
 Records are stored as the API returns them, with one field added where a response lacks the key that
-`raw` needs (see `ok_batches`):
+`raw` needs (see `with_group_id` and `with_topic_id`):
 
 - a topic of `mediatopic.getTopics` gets `group_id`, the group it was read from;
 - a comment of `discussions.getComments` gets `topic_id`, the topic it was read under.
@@ -305,45 +305,8 @@ class OkExtractor:
                 return
 
 
-def ok_batches(body: Any, *, topic_id: int | None = None) -> Iterator[tuple[str, list[Any]]]:
-    """Raw tables and items of an OK response body (`socmon ingest --platform ok`).
-
-    - group.getInfo (a list of groups, or `{"groups": [...]}`) → `ok_groups`;
-    - mediatopic.getTopics (`{"media_topics": [...]}`) → `ok_topics`, each given `group_id` from its
-      `owner_ref` ("group:<id>") or from the one group in `entities`;
-    - discussions.getComments (`{"comments": [...]}`) → `ok_comments`, each given `topic_id` when the
-      caller knows it. The response itself does not name its topic: a comment without `topic_id` is
-      quarantined by the loader as "missing field 'topic_id'".
-    """
-    from socmon.sources.files import UnknownFileFormat
-
-    if isinstance(body, list):
-        yield "ok_groups", body
-        return
-    if not isinstance(body, dict):
-        raise UnknownFileFormat("not an OK response body: neither a JSON object nor a list")
-    if "error_code" in body:
-        message = body.get("error_msg", body["error_code"])
-        raise UnknownFileFormat(f"an OK error response, not data: {message}")
-    if isinstance(body.get("groups"), list):
-        yield "ok_groups", body["groups"]
-    elif isinstance(body.get("media_topics"), list):
-        group_id = _only_group_of(body)
-        yield "ok_topics", [_with_group_id(t, group_id) for t in body["media_topics"]]
-    elif isinstance(body.get("comments"), list):
-        yield "ok_comments", [_with_topic_id(c, topic_id) for c in body["comments"]]
-    else:
-        raise UnknownFileFormat(
-            "not an OK mediatopic.getTopics, discussions.getComments or group.getInfo body"
-        )
-
-
-def _only_group_of(body: dict) -> str | None:
-    groups = (body.get("entities") or {}).get("groups") or []
-    return str(groups[0]["uid"]) if len(groups) == 1 and isinstance(groups[0], dict) else None
-
-
-def _with_group_id(topic: Any, only_group: str | None) -> Any:
+def with_group_id(topic: Any, only_group: str | None) -> Any:
+    """A mediatopic.getTopics topic with the `group_id` of its `owner_ref`, else of the only group."""
     if not isinstance(topic, dict) or "group_id" in topic:
         return topic
     owner = str(topic.get("owner_ref") or "")
@@ -351,7 +314,8 @@ def _with_group_id(topic: Any, only_group: str | None) -> Any:
     return {**topic, "group_id": group_id} if group_id else topic
 
 
-def _with_topic_id(comment: Any, topic_id: int | None) -> Any:
+def with_topic_id(comment: Any, topic_id: int | None) -> Any:
+    """A discussions.getComments comment with the topic the caller knows it is under."""
     if not isinstance(comment, dict) or "topic_id" in comment or topic_id is None:
         return comment
     return {**comment, "topic_id": topic_id}

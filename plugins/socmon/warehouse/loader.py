@@ -12,7 +12,7 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +20,11 @@ import msgspec
 import psycopg
 from psycopg import sql
 
+from socmon.warehouse.record_checks import RECORD_SPECS, BadRecord, RecordSpec
+
 MAX_PAYLOAD_BYTES = 512 * 1024  # VK's own limit on a post is 16,384 characters
+MAX_NESTING_DEPTH = 64  # API objects nest a dozen levels; Postgres' JSON parser recurses on each level
+MAX_REJECTED_TEXT_CHARS = 64 * 1024  # what raw.rejected keeps of a record: enough to read and repair it
 DIRECT_COPY_MIN_ROWS = 1000  # bulk loads try COPY straight into raw; re-read pages go through ON CONFLICT
 _ESCAPED_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")  # \u0000 in JSON, not an escaped backslash
 
@@ -28,96 +32,33 @@ _ESCAPED_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")  # \u0000 in JSON, not an 
 log = logging.getLogger(__name__)
 
 
-class BadRecord(ValueError):
-    """A record that cannot be stored; the message is the reason recorded in raw.rejected."""
-
-
-def _integer(payload: dict, field: str) -> int:
-    if field not in payload or payload[field] is None:
-        raise BadRecord(f"missing field '{field}'")
-    value = payload[field]
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise BadRecord(f"field '{field}' should be an integer, got {type(value).__name__}: {value!r:.40}")
-    return value
-
-
-def _telegram_peer_id(payload: dict) -> int:
-    peer = payload.get("peer_id")
-    if not isinstance(peer, dict):
-        raise BadRecord("missing field 'peer_id'")
-    for field in ("channel_id", "chat_id", "user_id"):
-        if field in peer:
-            return _integer(peer, field)
-    raise BadRecord("field 'peer_id' names no channel, chat or user")
-
-
-def _text_field(payload: dict, field: str = "text") -> None:
-    if field in payload and not isinstance(payload[field], str):
-        raise BadRecord(f"field '{field}' should be a string, got {type(payload[field]).__name__}")
-
-
 @dataclass(frozen=True)
 class Entity:
-    """One raw table: the platform it holds and how to read the object key from a payload."""
+    """One raw table: the platform it holds, its key columns, and what it demands of a record
+    (record_checks.py, one table per platform)."""
 
     table: str
     platform: str
     key_columns: tuple[str, ...]
-    key_of: Callable[[dict], tuple[Any, ...]]
+    spec: RecordSpec
 
-
-def _vk_post_key(p: dict) -> tuple[int, int]:
-    _text_field(p)
-    return _integer(p, "owner_id"), _integer(p, "id")
-
-
-def _vk_comment_key(p: dict) -> tuple[int, int, int]:
-    _text_field(p)
-    return _integer(p, "owner_id"), _integer(p, "post_id"), _integer(p, "id")
-
-
-def _ok_comment_key(p: dict) -> tuple[int, str]:
-    _text_field(p)
-    if not isinstance(p.get("id"), str | int) or p.get("id") in ("", None):
-        raise BadRecord("missing field 'id'")
-    return _integer(p, "topic_id"), str(p["id"])
-
-
-def _ok_topic_key(p: dict) -> tuple[int, int]:
-    return int(_numeric_string(p, "group_id")), int(_numeric_string(p, "id"))
-
-
-def _numeric_string(p: dict, field: str) -> str:
-    value = p.get(field)
-    if value is None:
-        raise BadRecord(f"missing field '{field}'")
-    if not str(value).lstrip("-").isdigit():
-        raise BadRecord(f"field '{field}' should be numeric, got {value!r:.40}")
-    return str(value)
+    def key_of(self, payload: dict) -> tuple[Any, ...]:
+        """The record's key, once every field staging casts has passed its check (else BadRecord)."""
+        return self.spec.check(payload)
 
 
 ENTITIES: dict[str, Entity] = {
     e.table: e
     for e in (
-        Entity("vk_posts", "vk", ("owner_id", "post_id"), _vk_post_key),
-        Entity("vk_comments", "vk", ("owner_id", "post_id", "comment_id"), _vk_comment_key),
-        Entity("vk_groups", "vk", ("group_id",), lambda p: (_integer(p, "id"),)),
-        Entity(
-            "vk_deleted_posts",
-            "vk",
-            ("owner_id", "post_id"),
-            lambda p: (_integer(p, "owner_id"), _integer(p, "post_id")),
-        ),
-        Entity(
-            "telegram_messages",
-            "telegram",
-            ("peer_id", "message_id"),
-            lambda p: (_telegram_peer_id(p), _integer(p, "id")),
-        ),
-        Entity("telegram_channels", "telegram", ("channel_id",), lambda p: (_integer(p, "id"),)),
-        Entity("ok_topics", "ok", ("group_id", "topic_id"), _ok_topic_key),
-        Entity("ok_comments", "ok", ("topic_id", "comment_id"), _ok_comment_key),
-        Entity("ok_groups", "ok", ("group_id",), lambda p: (int(_numeric_string(p, "uid")),)),
+        Entity("vk_posts", "vk", ("owner_id", "post_id"), RECORD_SPECS["vk_posts"]),
+        Entity("vk_comments", "vk", ("owner_id", "post_id", "comment_id"), RECORD_SPECS["vk_comments"]),
+        Entity("vk_groups", "vk", ("group_id",), RECORD_SPECS["vk_groups"]),
+        Entity("vk_deleted_posts", "vk", ("owner_id", "post_id"), RECORD_SPECS["vk_deleted_posts"]),
+        Entity("telegram_messages", "telegram", ("peer_id", "message_id"), RECORD_SPECS["telegram_messages"]),
+        Entity("telegram_channels", "telegram", ("channel_id",), RECORD_SPECS["telegram_channels"]),
+        Entity("ok_topics", "ok", ("group_id", "topic_id"), RECORD_SPECS["ok_topics"]),
+        Entity("ok_comments", "ok", ("topic_id", "comment_id"), RECORD_SPECS["ok_comments"]),
+        Entity("ok_groups", "ok", ("group_id",), RECORD_SPECS["ok_groups"]),
     )
 }
 
@@ -163,22 +104,38 @@ def canonical_json(payload: dict) -> bytes:
 
 
 def prepare(record: Any, entity: Entity) -> Prepared | Rejection:
-    """Check one record: its key, canonical payload and hash, or the reason it cannot be stored."""
+    """Check one record: its key, canonical payload and hash, or the reason it cannot be stored.
+    Never raises: whatever a record holds, the worst it gets is a reason."""
+    if isinstance(record, bytes):
+        try:
+            record = record.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return Rejection(f"invalid UTF-8 at byte {exc.start}", _as_text(record))
     try:
-        payload = json.loads(record) if isinstance(record, str) else record
-    except json.JSONDecodeError as exc:
-        return Rejection(f"not JSON: {exc.msg} at character {exc.pos}", record)
+        payload = msgspec.json.decode(record) if isinstance(record, str) else record
+    except msgspec.DecodeError as exc:
+        if "surrogate" in str(exc):
+            return Rejection(f"invalid Unicode: lone surrogate ({exc})", record)
+        return Rejection(f"not JSON: {exc}", record)
+    except RecursionError:
+        return Rejection(f"nested deeper than {MAX_NESTING_DEPTH} levels", record)
+    except UnicodeEncodeError:
+        return Rejection("invalid UTF-8 (undecodable bytes in the text)", record)
+    except ValueError as exc:  # an integer of more than 4,300 digits
+        return Rejection(f"not storable: {exc}", record)
     if not isinstance(payload, dict):
         return Rejection(f"not a JSON object but {type(payload).__name__}", _as_text(record))
     try:
+        if _nested_deeper_than(payload, MAX_NESTING_DEPTH):
+            raise BadRecord(f"nested deeper than {MAX_NESTING_DEPTH} levels")
         key = entity.key_of(payload)
         encoded = canonical_json(payload)
     except BadRecord as exc:
         return Rejection(str(exc), _as_text(record))
     except UnicodeEncodeError as exc:
         return Rejection(f"invalid Unicode: lone surrogate ({exc.reason})", _as_text(record))
-    except (TypeError, msgspec.EncodeError) as exc:
-        return Rejection(f"not JSON-serialisable: {exc}", _as_text(record))
+    except (TypeError, ValueError, RecursionError, msgspec.EncodeError) as exc:
+        return Rejection(f"not JSON-serialisable: {type(exc).__name__}: {exc}", _as_text(record))
     if b"\\u0000" in encoded and _ESCAPED_NUL.search(encoded.decode("utf-8")):
         return Rejection("NUL character in the payload (Postgres text cannot hold it)", _as_text(record))
     if len(encoded) > MAX_PAYLOAD_BYTES:
@@ -188,12 +145,38 @@ def prepare(record: Any, entity: Entity) -> Prepared | Rejection:
     return Prepared(key, encoded, hashlib.md5(encoded).hexdigest())
 
 
+def _nested_deeper_than(payload: dict, limit: int) -> bool:
+    """Whether any container lies more than `limit` levels down, without recursion (a payload thousands
+    of levels deep must give a reason, not a RecursionError). Only containers are visited."""
+    level: list[Any] = [payload]
+    for _ in range(limit):
+        level = [
+            child
+            for container in level
+            for child in (container.values() if isinstance(container, dict) else container)
+            if isinstance(child, dict | list)
+        ]
+        if not level:
+            return False
+    return True
+
+
 def _as_text(record: Any) -> str:
-    return record if isinstance(record, str) else json.dumps(record, ensure_ascii=False, default=str)
+    """The record as text for raw.rejected, whatever it holds (bytes, a structure too deep to print)."""
+    if isinstance(record, str):
+        return record
+    if isinstance(record, bytes):
+        return record.decode("utf-8", "backslashreplace")
+    try:
+        return json.dumps(record, ensure_ascii=False, default=str)
+    except (RecursionError, ValueError, TypeError) as exc:
+        return f"<a {type(record).__name__} that cannot be shown as JSON: {type(exc).__name__}>"
 
 
-def _safe_text(text: str) -> str:
-    """What Postgres can store of a rejected record: no NUL, no lone surrogates."""
+def _safe_text(text: str, limit: int | None = None) -> str:
+    """What Postgres can store of a rejected record: no NUL, no lone surrogates, at most `limit` chars."""
+    if limit is not None and len(text) > limit:
+        text = text[:limit] + f"… [{len(text) - limit} more characters]"
     return text.replace("\x00", "\\u0000").encode("utf-8", "backslashreplace").decode("utf-8")
 
 
@@ -229,12 +212,21 @@ def load_records(
             offered += 1
             unique.setdefault((*prepared.key, prepared.payload_hash), prepared)
 
-    result = LoadResult(rejected=len(rejections))
+    result = LoadResult()
     if unique:
-        result.loaded = _copy_new_rows(conn, entity, list(unique.values()), source_id, load_id)
+        rows = list(unique.values())
+        try:
+            with conn.transaction():  # a savepoint: a row Postgres refuses after all cannot take the batch
+                result.loaded = _copy_new_rows(conn, entity, rows, source_id, load_id)
+        except (psycopg.errors.DataError, psycopg.errors.ProgramLimitExceeded) as exc:
+            log.warning("raw.%s refused a row of the batch (%s): loading row by row", entity.table, exc)
+            result.loaded, refused = _insert_row_by_row(conn, entity, rows, source_id, load_id)
+            offered -= len(refused)
+            rejections.extend(refused)
     result.duplicates = offered - result.loaded
+    result.rejected = len(rejections)
     if rejections:
-        _record_rejections(conn, entity, rejections, source_id, load_id)
+        record_rejections(conn, entity, rejections, source_id, load_id)
     return result
 
 
@@ -279,13 +271,38 @@ def _copy_new_rows(
         return cur.rowcount
 
 
-def _record_rejections(
+def _insert_row_by_row(
+    conn: psycopg.Connection, entity: Entity, rows: list[Prepared], source_id: str, load_id: str
+) -> tuple[int, list[Rejection]]:
+    """The slow path after Postgres refused a batch: each row in its own savepoint, and the rows it
+    still refuses quarantined with its message. Only for what the checks did not foresee."""
+    statement = sql.SQL(
+        "insert into raw.{} ({}, payload, payload_hash, source_id, load_id)"
+        " values ({}, %s::jsonb, %s, %s, %s) on conflict do nothing"
+    ).format(
+        sql.Identifier(entity.table),
+        sql.SQL(", ").join(map(sql.Identifier, entity.key_columns)),
+        sql.SQL(", ").join(sql.Placeholder() * len(entity.key_columns)),
+    )
+    loaded, refused = 0, []
+    for row in rows:
+        payload_text = row.payload.decode("utf-8")
+        try:
+            with conn.transaction(), conn.cursor() as cur:
+                cur.execute(statement, (*row.key, payload_text, row.payload_hash, source_id, load_id))
+                loaded += cur.rowcount
+        except (psycopg.errors.DataError, psycopg.errors.ProgramLimitExceeded) as exc:
+            refused.append(Rejection(f"refused by Postgres: {exc.diag.message_primary}", payload_text))
+    return loaded, refused
+
+
+def record_rejections(
     conn: psycopg.Connection, entity: Entity, rejections: list[Rejection], source_id: str, load_id: str
 ) -> None:
     rows = []
     for rejection in rejections:
-        text = _safe_text(rejection.raw_text)
-        digest = hashlib.md5(text.encode("utf-8")).hexdigest()
+        text = _safe_text(rejection.raw_text, MAX_REJECTED_TEXT_CHARS)
+        digest = hashlib.md5(_safe_text(rejection.raw_text).encode("utf-8")).hexdigest()
         rows.append((entity.platform, entity.table, source_id, rejection.reason, text, digest, load_id))
     with conn.cursor() as cur:
         cur.executemany(
