@@ -1,6 +1,7 @@
 """The OK client against the local OK API: signature, anchor paging, expired sessions, retries."""
 
 import hashlib
+import json
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -8,13 +9,13 @@ import pytest
 from socmon.sandbox.ok_emulator import Fault, OkEmulator
 from socmon.sandbox.social_world import MOSCOW, generate_social_world
 from socmon.sources.base import Source
+from socmon.sources.files import file_records
 from socmon.sources.ok import (
     OkApiError,
     OkClient,
     OkCredentialsError,
     OkExtractor,
     OkTransportError,
-    ok_batches,
     session_secret,
     signature,
 )
@@ -184,18 +185,36 @@ def test_over_the_rate_limit_the_api_answers_flood_blocked(world, sleeps):
     assert raised.value.code == 8  # FLOOD_BLOCKED: retried like any transient error, within the budget
 
 
-def test_response_files_map_to_raw_tables(world):
+def test_response_files_map_to_raw_tables(world, tmp_path):
+    def records(body, topic_id=None):
+        path = tmp_path / "body.json"
+        path.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
+        found = list(file_records(path, "ok", topic_id))
+        tables = {table for table, _ in found}
+        assert len(tables) == 1
+        return tables.pop(), [record for _, record in found]
+
     group = world.ok_groups[COMMUNITY_GROUP]
     topics = {"media_topics": group.topics[:2], "anchor": "x", "has_more": True}
-    [(table, items)] = ok_batches(topics)
+    table, items = records(topics)
     assert table == "ok_topics" and [t["group_id"] for t in items] == [COMMUNITY_GROUP] * 2
-    [(table, items)] = ok_batches([group.info])
+    table, _ = records([group.info])
     assert table == "ok_groups"
     topic_id = next(t for t, c in group.comments.items() if c)
-    [(table, items)] = ok_batches({"comments": group.comments[topic_id]}, topic_id=int(topic_id))
+    table, items = records({"comments": group.comments[topic_id]}, topic_id=int(topic_id))
     assert table == "ok_comments" and {c["topic_id"] for c in items} == {int(topic_id)}
-    [(_, items)] = ok_batches({"comments": group.comments[topic_id]})
+    _, items = records({"comments": group.comments[topic_id]})
     assert all("topic_id" not in c for c in items)  # the body does not say: the loader will quarantine
+
+
+def test_a_topic_without_owner_ref_takes_the_one_group_of_entities(world, tmp_path):
+    group = world.ok_groups[COMMUNITY_GROUP]
+    topic = {k: v for k, v in group.topics[0].items() if k not in ("owner_ref", "group_id")}
+    body = {"media_topics": [topic], "entities": {"groups": [{"uid": COMMUNITY_GROUP}]}}
+    path = tmp_path / "getTopics.json"
+    path.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
+    [(table, record)] = file_records(path, "ok")
+    assert table == "ok_topics" and record["group_id"] == COMMUNITY_GROUP
 
 
 def test_comments_of_an_old_topic_with_an_open_incident_are_read_again(world, ok, sleeps):

@@ -392,6 +392,15 @@ def _read_records(file: BinaryIO, platform: str, topic_id: int | None, damage: l
         damage.append((damaged.offset, damaged.reason, stream.tail()))
 
 
+def file_records(path: Path, platform: str, topic_id: int | None = None) -> Iterator[Routed]:
+    """(raw table, record) of every item of a file, as `ingest_files` hands them to the loader."""
+    damage: list[tuple[int, str, str]] = []
+    with Path(path).open("rb") as file:
+        yield from _read_records(file, platform, topic_id, damage)
+    for offset, reason, _ in damage:
+        raise UnknownFileFormat(f"{path}: damaged at byte {offset} ({reason})")
+
+
 def ingest_files(paths: list[Path], platform: str, *, topic_id: int | None = None) -> IngestResult:
     """Load each file in its own transaction; `topic_id` is the OK topic of discussions.getComments files."""
     if topic_id is not None and platform != "ok":
