@@ -79,24 +79,28 @@
 
 {#- Why the latest version of a raw row cannot be typed (NULL when it can). Such a row is left out of its
     staging view and listed in stg_quarantined_rows with this reason. Only what staging cannot do without
-    is checked here: an object payload, and the fields of the not-null columns (a message's date). Any
-    other field that does not cast is NULL in staging. The loader checks far more before a row reaches
-    raw (plugins/socmon/warehouse/record_checks.py); this catches rows that came in some other way. -#}
+    is checked here: an object payload, the fields of the not-null columns (a message's date), and an
+    author id that is there but does not cast (an unknown author would pass for a missing one). Any other
+    field that does not cast is NULL in staging. The loader checks far more before a row reaches raw
+    (plugins/socmon/warehouse/record_checks.py); this catches rows that came in some other way. -#}
 {% macro untyped_reason(raw_table) -%}
-    {%- set required_fields = {
+    {#- (field, its typed value, what it should be, whether it must be there) -#}
+    {%- set checked_fields = {
         'vk_posts': [
-            ('date', safe_epoch_timestamp("payload ->> 'date'"), 'a Unix time'),
+            ('date', safe_epoch_timestamp("payload ->> 'date'"), 'a Unix time', true),
+            ('from_id', safe_bigint("payload ->> 'from_id'"), 'a 64-bit integer', false),
         ],
         'vk_comments': [
-            ('date', safe_epoch_timestamp("payload ->> 'date'"), 'a Unix time'),
+            ('date', safe_epoch_timestamp("payload ->> 'date'"), 'a Unix time', true),
+            ('from_id', safe_bigint("payload ->> 'from_id'"), 'a 64-bit integer', false),
         ],
         'vk_groups': [],
         'telegram_messages': [
-            ('date', safe_timestamptz("payload ->> 'date'"), 'an ISO 8601 time with its offset'),
+            ('date', safe_timestamptz("payload ->> 'date'"), 'an ISO 8601 time with its offset', true),
         ],
         'telegram_channels': [],
         'ok_topics': [
-            ('created_ms', safe_epoch_timestamp("payload ->> 'created_ms'", 1000), 'a Unix time in milliseconds'),
+            ('created_ms', safe_epoch_timestamp("payload ->> 'created_ms'", 1000), 'a Unix time in milliseconds', true),
         ],
         'ok_comments': [
             (
@@ -104,7 +108,9 @@
                 'coalesce(' ~ safe_epoch_timestamp("payload ->> 'date_ms'", 1000) ~ ', '
                     ~ safe_timestamp("payload ->> 'date'") ~ ')',
                 "a Unix time in milliseconds (nor is ''date'' a time)",
+                true,
             ),
+            ('author_id', safe_bigint("payload ->> 'author_id'"), 'a 64-bit integer', false),
         ],
         'ok_groups': [],
     } -%}
@@ -114,8 +120,8 @@
         {%- if raw_table == 'vk_groups' %}
         when group_id <= 0 then 'group_id ' || group_id || ' is not a positive VK group id'
         {%- endif %}
-        {%- for field, typed, expected in required_fields[raw_table] %}
-        when {{ typed }} is null
+        {%- for field, typed, expected, required in checked_fields[raw_table] %}
+        when {% if not required %}payload ->> '{{ field }}' is not null and {% endif %}{{ typed }} is null
             then 'field ''{{ field }}'' is not {{ expected }}: '
                 || coalesce(left(payload ->> '{{ field }}', 60), 'missing')
         {%- endfor %}

@@ -266,6 +266,9 @@ def _object_events(stream: _JsonStream, lists: set[str]) -> Iterator[BodyEvent]:
             yield "list", None, None
             for element in stream.elements():
                 yield "item", None, element
+        elif key in lists and opening == "n":  # "items": null, an empty list as some APIs write it
+            element = stream.value()
+            yield ("list", key, None) if element.value is None else ("field", key, element)
         elif key in lists and opening == "[":
             yield "list", key, None
             for element in stream.elements():
