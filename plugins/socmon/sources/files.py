@@ -151,8 +151,8 @@ class _JsonStream:
 
     def value(self) -> Element:
         """The next JSON value. A malformed one is skipped to its end and returned with its error; a value
-        whose end cannot be found (a truncated file) is damage."""
-        start = self.offset()
+        whose end cannot be found (a truncated file) is damage. The reading position stays at the value's
+        start until it is read, so offset() gives the damage's byte offset (counted only then: it costs)."""
         while True:
             text, pos = self._text, self._pos
             try:
@@ -172,9 +172,10 @@ class _JsonStream:
                 self._pos = end
                 return Element(text[pos:end], error=error)
             if len(text) - pos > MAX_ITEM_CHARS:
-                raise _Damaged(start, f"an item longer than {MAX_ITEM_CHARS} characters or never closed")
+                reason = f"an item longer than {MAX_ITEM_CHARS} characters, or never closed"
+                raise _Damaged(self.offset(), reason)
             if not self._read_more():
-                raise _Damaged(start, "the file ends inside an item: truncated")
+                raise _Damaged(self.offset(), "the file ends inside an item: truncated")
 
     def string(self) -> str:
         element = self.value()

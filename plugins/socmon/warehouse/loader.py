@@ -126,16 +126,21 @@ def prepare(record: Any, entity: Entity) -> Prepared | Rejection:
     if not isinstance(payload, dict):
         return Rejection(f"not a JSON object but {type(payload).__name__}", _as_text(record))
     try:
-        if _nested_deeper_than(payload, MAX_NESTING_DEPTH):
+        encoded = canonical_json(payload)
+        brackets = encoded.count(b"{") + encoded.count(b"[")  # a cheap bound on the depth
+        if brackets > MAX_NESTING_DEPTH and _nested_deeper_than(payload, MAX_NESTING_DEPTH):
             raise BadRecord(f"nested deeper than {MAX_NESTING_DEPTH} levels")
         key = entity.key_of(payload)
-        encoded = canonical_json(payload)
     except BadRecord as exc:
         return Rejection(str(exc), _as_text(record))
+    except RecursionError:
+        return Rejection(f"nested deeper than {MAX_NESTING_DEPTH} levels", _as_text(record))
     except UnicodeEncodeError as exc:
         return Rejection(f"invalid Unicode: lone surrogate ({exc.reason})", _as_text(record))
-    except (TypeError, ValueError, RecursionError, msgspec.EncodeError) as exc:
+    except (TypeError, ValueError, msgspec.EncodeError) as exc:
         return Rejection(f"not JSON-serialisable: {type(exc).__name__}: {exc}", _as_text(record))
+    except Exception as exc:  # a check that did not foresee this record: still a reason, not a crash
+        return Rejection(f"cannot be checked: {type(exc).__name__}: {exc}", _as_text(record))
     if b"\\u0000" in encoded and _ESCAPED_NUL.search(encoded.decode("utf-8")):
         return Rejection("NUL character in the payload (Postgres text cannot hold it)", _as_text(record))
     if len(encoded) > MAX_PAYLOAD_BYTES:

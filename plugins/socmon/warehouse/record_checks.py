@@ -16,9 +16,10 @@ and `a[].b` for a field of each element of a list.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from typing import Any
 
 INT64_RANGE = (-(2**63), 2**63 - 1)
@@ -50,6 +51,8 @@ def _whole_number(value: Any) -> int | None:
 
 def integer(low: int, high: int, what: str) -> Check:
     def check(value: Any) -> str | None:
+        if type(value) is int:  # the usual case, first
+            return None if low <= value <= high else what
         number = _whole_number(value)
         return None if number is not None and low <= number <= high else what
 
@@ -137,10 +140,19 @@ class RecordSpec:
     def check(self, payload: dict) -> tuple[Any, ...]:
         """The record's key; raises BadRecord naming the first field that does not fit."""
         key = self.key_of(payload)
-        for path, rule in self.fields.items():
-            required = isinstance(rule, Required)
-            check = rule.check if isinstance(rule, Required) else rule
-            for where, value in _values_at(payload, path):
+        for path, parent, name, check, required in self._rules:
+            if name is None:  # a field of each item of a list: the general walk
+                values = _values_at(payload, path)
+            elif parent is None:  # a field of the record (most fields: the loader's hot path)
+                values = ((path, payload.get(name)),)
+            else:  # a field of a nested object
+                container = payload.get(parent)
+                if container is None:
+                    continue
+                if type(container) is not dict:
+                    raise BadRecord(f"field '{parent}' should be an object, got {_shown(container)}")
+                values = ((path, container.get(name)),)
+            for where, value in values:
                 if value is None or value is MISSING:
                     if required:
                         raise BadRecord(f"missing field '{where}'")
@@ -152,9 +164,25 @@ class RecordSpec:
             check_whole(payload)
         return key
 
+    @cached_property
+    def _rules(self) -> tuple[tuple[str, str | None, str | None, Check, bool], ...]:
+        """(path, parent object, field name, check, required) of each field; the name is None for a path
+        through a list, and the parent None for a field of the record itself."""
+        rules = []
+        for path, rule in self.fields.items():
+            parts = path.split(".")
+            parent, name = (None, parts[0]) if len(parts) == 1 else (parts[0], parts[1])
+            if len(parts) > 2 or "[]" in path:
+                parent, name = None, None
+            check = rule.check if isinstance(rule, Required) else rule
+            rules.append((path, parent, name, check, isinstance(rule, Required)))
+        return tuple(rules)
 
-def _values_at(payload: dict, path: str) -> Iterator[tuple[str, Any]]:
+
+def _values_at(payload: dict, path: str) -> list[tuple[str, Any]]:
     """(concrete path, value) of every value a path names; a container of the wrong type is a BadRecord."""
+    if "." not in path and not path.endswith("[]"):  # most fields: a plain lookup
+        return [(path, payload.get(path, MISSING))]
     found: list[tuple[str, Any]] = [("", payload)]
     for part in path.split("."):
         each = part.endswith("[]")
@@ -174,7 +202,7 @@ def _values_at(payload: dict, path: str) -> Iterator[tuple[str, Any]]:
                     raise BadRecord(f"field '{here}' should be a list, got {_shown(value)}")
                 deeper.extend((f"{here}[{i}]", item) for i, item in enumerate(value))
         found = deeper
-    yield from found
+    return found
 
 
 def _shown(value: Any) -> str:
