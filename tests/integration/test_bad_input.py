@@ -4,6 +4,7 @@ clean item reaches marts.fct_messages_classified; every broken one stays out of 
 in a quarantine (raw.rejected for the loader, staging.stg_quarantined_rows for staging)."""
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from psycopg.types.json import Jsonb
@@ -16,6 +17,8 @@ from socmon.warehouse.quarantine import quarantined_records
 COMMUNITY = -100002  # Подслушано Армавир, a monitored VK community
 CHANNEL = 1700000001  # Краснодар Live | Новости, a monitored Telegram channel
 DATE = 1764061200  # 2025-11-25 09:00 UTC
+LOADED_AT = datetime(2025, 11, 25, 12, 0, tzinfo=UTC)  # the fixed clock: loads, then the build
+AS_OF = LOADED_AT + timedelta(hours=1)
 
 
 def vk_post(post_id: int, text: str, **fields) -> dict:
@@ -112,31 +115,32 @@ POISON_VK = {  # written straight into raw.vk_posts, past the loader: post id ->
 
 
 @pytest.fixture(scope="module")
-def bad_input_built(warehouse, tmp_path_factory):
+def bad_input_built(warehouse, stamp_loads, tmp_path_factory):
     files = tmp_path_factory.mktemp("bad-input")
     (files / "mixed.json").write_bytes(mixed_vk_file())
     (files / "deep.json").write_text(deep_vk_file(), encoding="utf-8")
     (files / "channel.jsonl").write_text(telegram_file(), encoding="utf-8")
     with warehouse.connect("admin", autocommit=True) as admin:
         loader.empty_raw(admin)
-        admin.execute("drop view if exists marts.open_incident_threads")
-        exit_codes = {
-            name: socmon(["ingest", str(files / name), "--platform", platform])
-            for name, platform in [("mixed.json", "vk"), ("deep.json", "vk"), ("channel.jsonl", "telegram")]
-        }
-        for post_id, payload in POISON_VK.items():
+        with stamp_loads(admin, LOADED_AT):
+            platforms = {"mixed.json": "vk", "deep.json": "vk", "channel.jsonl": "telegram"}
+            exit_codes = {
+                name: socmon(["ingest", str(files / name), "--platform", platform])
+                for name, platform in platforms.items()
+            }
+            for post_id, payload in POISON_VK.items():
+                admin.execute(
+                    "insert into raw.vk_posts (owner_id, post_id, payload, payload_hash, source_id, load_id)"
+                    " values (%s, %s, %s, %s, 'hand-made', 'hand-made')",
+                    [COMMUNITY, post_id, Jsonb(payload), f"poison-{post_id}"],
+                )
             admin.execute(
-                "insert into raw.vk_posts (owner_id, post_id, payload, payload_hash, source_id, load_id)"
-                " values (%s, %s, %s, %s, 'hand-made', 'hand-made')",
-                [COMMUNITY, post_id, Jsonb(payload), f"poison-{post_id}"],
+                "insert into raw.telegram_messages"
+                " (peer_id, message_id, payload, payload_hash, source_id, load_id)"
+                " values (%s, 31, %s, 'poison-31', 'hand-made', 'hand-made')",
+                [CHANNEL, Jsonb(telegram_post(31, "дата мимо", date="2025-02-30T10:00:00+00:00"))],
             )
-        admin.execute(
-            "insert into raw.telegram_messages"
-            " (peer_id, message_id, payload, payload_hash, source_id, load_id)"
-            " values (%s, 31, %s, 'poison-31', 'hand-made', 'hand-made')",
-            [CHANNEL, Jsonb(telegram_post(31, "дата мимо", date="2025-02-30T10:00:00+00:00"))],
-        )
-        build()  # raises if dbt build fails
+        build(dbt_vars={"as_of_at": AS_OF.isoformat()})  # raises if dbt build fails
         classified = {
             key for (key,) in admin.execute("select source_message_key from marts.fct_messages_classified")
         }
