@@ -121,7 +121,7 @@ def test_malformed_items_are_rejected_while_the_rest_loads(raw, world) -> None:
     assert reasons == [
         ("vk_comments", "missing field 'id'"),
         ("vk_posts", "field 'id' should be an integer, got str: 'third'"),
-        ("vk_posts", "field 'text' should be a string, got int"),
+        ("vk_posts", "field 'text' should be a string, got int: 12345"),
         ("vk_posts", "invalid Unicode: lone surrogate (surrogates not allowed)"),
         ("vk_posts", "missing field 'owner_id'"),
         ("vk_posts", "not a JSON object but int"),
