@@ -3,13 +3,13 @@
     records that never reached raw, is raw.rejected. -#}
 
 {%- set raw_tables = {
-    'vk_posts':          ('vk',       ['owner_id', 'post_id'],      "'vk:wall' || owner_id || '_' || post_id"),
-    'vk_comments':       ('vk',       ['owner_id', 'comment_id'],   "'vk:comment' || owner_id || '_' || post_id || '_' || comment_id"),
+    'vk_posts':          ('vk',       ['owner_id', 'post_id'],      vk_post_key('owner_id', 'post_id')),
+    'vk_comments':       ('vk',       ['owner_id', 'comment_id'],   vk_comment_key('owner_id', 'post_id', 'comment_id')),
     'vk_groups':         ('vk',       ['group_id'],                 "'vk:group' || group_id"),
-    'telegram_messages': ('telegram', ['peer_id', 'message_id'],    "'telegram:' || peer_id || '/' || message_id"),
+    'telegram_messages': ('telegram', ['peer_id', 'message_id'],    telegram_message_key('peer_id', 'message_id')),
     'telegram_channels': ('telegram', ['channel_id'],               "'telegram:channel/' || channel_id"),
-    'ok_topics':         ('ok',       ['group_id', 'topic_id'],     "'ok:topic/' || topic_id"),
-    'ok_comments':       ('ok',       ['topic_id', 'comment_id'],   "'ok:comment/' || topic_id || '/' || comment_id"),
+    'ok_topics':         ('ok',       ['group_id', 'topic_id'],     ok_topic_key('topic_id')),
+    'ok_comments':       ('ok',       ['topic_id', 'comment_id'],   ok_comment_key('topic_id', 'comment_id')),
     'ok_groups':         ('ok',       ['group_id'],                 "'ok:group/' || group_id"),
 } %}
 

@@ -15,8 +15,8 @@ typeable as (
 
 renamed as (
     select
-        'ok:comment/' || topic_id || '/' || comment_id     as source_message_key,
-        'ok:topic/' || topic_id                            as topic_message_key,
+        {{ ok_comment_key('topic_id', 'comment_id') }}     as source_message_key,
+        {{ ok_topic_key('topic_id') }}                     as topic_message_key,
         topic_id,
         comment_id,
         lower(payload ->> 'author_type')                   as author_type,

@@ -15,7 +15,7 @@ typeable as (
 
 renamed as (
     select
-        'ok:topic/' || topic_id                                                   as source_message_key,
+        {{ ok_topic_key('topic_id') }}                                            as source_message_key,
         topic_id,
         group_id,
         -- refs read "user:<id>" or "group:<id>"

@@ -15,7 +15,7 @@ typeable as (
 
 renamed as (
     select
-        'telegram:' || peer_id || '/' || message_id                                       as source_message_key,
+        {{ telegram_message_key('peer_id', 'message_id') }}                               as source_message_key,
         peer_id,
         message_id,
         payload ->> '_'                                                                   as message_type,

@@ -15,7 +15,7 @@ typeable as (
 
 renamed as (
     select
-        'vk:wall' || owner_id || '_' || post_id                       as source_message_key,
+        {{ vk_post_key('owner_id', 'post_id') }}                      as source_message_key,
         owner_id,
         post_id,
         {{ safe_bigint("payload ->> 'from_id'") }}                    as author_id,
