@@ -10,7 +10,7 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from socmon.cli import main as socmon
-from socmon.transform import build
+from socmon.transform import run_dbt
 from socmon.warehouse import loader
 from socmon.warehouse.quarantine import quarantined_records
 
@@ -140,7 +140,9 @@ def bad_input_built(warehouse, stamp_loads, tmp_path_factory):
                 " values (%s, 31, %s, 'poison-31', 'hand-made', 'hand-made')",
                 [CHANNEL, Jsonb(telegram_post(31, "дата мимо", date="2025-02-30T10:00:00+00:00"))],
             )
-        build(dbt_vars={"as_of_at": AS_OF.isoformat()})  # raises if dbt build fails
+        # dbt build, models and data tests; raises if it fails. dbt's unit tests need no data (and those
+        # given `this` fail on a fresh database: left to the tests of the incremental models)
+        run_dbt(["build", "--exclude-resource-type", "unit_test"], {"as_of_at": AS_OF.isoformat()})
         classified = {
             key for (key,) in admin.execute("select source_message_key from marts.fct_messages_classified")
         }
