@@ -410,3 +410,21 @@ def test_incremental_runs_end_where_a_full_refresh_ends(built_both_ways, table):
         f"only incremental ({len(only_incremental)}): {only_incremental[:3]}\n"
         f"only full refresh ({len(only_full)}): {only_full[:3]}"
     )
+
+
+def test_the_unit_tests_of_incremental_runs_pass_on_the_built_warehouse(built_both_ways, project):
+    """The dbt unit tests with is_incremental true and `this` as input need their models built (dbt reads
+    the columns of `this`), so they run here, behind var incremental_unit_tests, on the warehouse built."""
+    run = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("dbt")), "test", "--select", "tag:incremental_unit",
+            "--project-dir", str(project), "--profiles-dir", str(project),
+            "--target-path", str(project / "target"), "--log-path", str(project / "logs"),
+            "--vars", json.dumps({"incremental_unit_tests": True}),
+        ],
+        env={**os.environ, **dbt_environment()},
+        capture_output=True,
+        text=True,
+        check=False,
+    )  # fmt: skip
+    assert run.returncode == 0 and "PASS=3 " in run.stdout, run.stdout[-4000:]
