@@ -82,12 +82,15 @@ def test_alerts_follow_every_transform(dagbag):
     assert [asset.uri for asset in alerts.timetable.asset_condition.objects] == ["socmon://warehouse/marts"]
 
 
-def test_the_weekly_and_monthly_reports_go_out_on_monday_and_on_the_first(dagbag):
-    weekly = dagbag.dags["socmon_publish_weekly"].timetable
-    monthly = dagbag.dags["socmon_publish_monthly"].timetable
-    assert (weekly.expression, str(weekly.timezone)) == ("0 9 * * 1", "Europe/Moscow")
-    assert (monthly.expression, str(monthly.timezone)) == ("0 9 1 * *", "Europe/Moscow")
-    for dag_id in ("socmon_publish_weekly", "socmon_publish_monthly"):
+def test_each_report_waits_for_fresh_marts_passes_the_gate_then_is_exported_and_delivered(dagbag):
+    schedules = {
+        "socmon_publish": "0 9 * * *",
+        "socmon_publish_weekly": "0 9 * * 1",
+        "socmon_publish_monthly": "0 9 1 * *",
+    }
+    for dag_id, cron in schedules.items():
         dag = dagbag.dags[dag_id]
+        assert (dag.timetable.expression, str(dag.timetable.timezone)) == (cron, "Europe/Moscow")
+        assert dag.get_task("marts_cover_the_period").downstream_task_ids == {"quality_gate"}
         assert dag.get_task("quality_gate").downstream_task_ids == {"export"}
         assert dag.get_task("export").downstream_task_ids == {"deliver"}

@@ -18,7 +18,7 @@ from pathlib import Path
 from socmon.reports import labels_ru, ledger
 from socmon.reports.casework import CaseIncident, fetch_case_incidents
 from socmon.reports.figures import Figures, figures_by_body, overall_figures
-from socmon.reports.mail import DEFAULT_CONN_ID, Letter, Refused, message_id, open_outbox
+from socmon.reports.mail import DEFAULT_CONN_ID, Letter, Refused, delivery_configured, message_id, open_outbox
 from socmon.reports.period import ReportPeriod, previous_period, report_period
 from socmon.reports.queries import fetch_incidents
 from socmon.reports.recipients import Recipient, load_recipients
@@ -70,21 +70,28 @@ def publish(period: str, day: date, conn_id: str = DEFAULT_CONN_ID) -> Outcome:
     from socmon.quality.gate import run_gate
     from socmon.reports.export import export_period
 
-    gate = run_gate()
     covered = report_period(period, day)
+    gate = run_gate(period=covered)
     if not gate.success:
         return send_hold_notice(covered, gate.failures, conn_id)
     return deliver_reports(covered, export_period(period, day), conn_id)
 
 
 def gate_or_hold(period: str, run_day: date, conn_id: str = DEFAULT_CONN_ID) -> str | None:
-    """The gate for a scheduled run; when it fails, the hold notice is sent and the reason returned."""
+    """The gate for a scheduled run's period; when it fails, the hold notice is sent (where delivery is
+    configured) and the reason returned."""
     from socmon.quality.gate import run_gate
 
-    gate = run_gate()
+    covered = previous_period(period, run_day)
+    gate = run_gate(period=covered)
     if gate.success:
         return None
-    send_hold_notice(previous_period(period, run_day), gate.failures, conn_id)
+    if delivery_configured(conn_id):
+        send_hold_notice(covered, gate.failures, conn_id)
+    else:
+        log.warning(
+            "no SMTP connection %r: the hold notice of %s %s is not mailed", conn_id, period, covered.key
+        )
     return gate.summary()
 
 

@@ -67,6 +67,18 @@ class Outbox:
             raise Refused(f"{letter.to}: {_reason(refused)}") from refused
 
 
+def delivery_configured(conn_id: str = DEFAULT_CONN_ID) -> bool:
+    """Whether the SMTP connection exists: without it, reports stay in out/ and nothing is mailed."""
+    from airflow.exceptions import AirflowNotFoundException
+    from airflow.sdk import BaseHook
+
+    try:
+        BaseHook.get_connection(conn_id)
+    except AirflowNotFoundException:
+        return False
+    return True
+
+
 @contextmanager
 def open_outbox(conn_id: str = DEFAULT_CONN_ID) -> Iterator[Outbox]:
     from airflow.providers.smtp.hooks.smtp import SmtpHook
