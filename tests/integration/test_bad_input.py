@@ -225,3 +225,12 @@ def test_quarantine_list_shows_both_quarantines_newest_first(bad_input_built, ca
     assert "field 'date' is not a Unix time: вчера" in shown
     assert "nested deeper than" in shown
     assert shown.strip().endswith(f"{len(records) - 4} rejected by the loader, 4 left out by staging")
+
+
+def test_the_gate_counts_both_quarantines_without_failing_on_them(bad_input_built):
+    from socmon.quality.gate import run_gate
+
+    records = quarantined_records(bad_input_built["admin"])
+    result = run_gate()
+    assert result.quarantined == {"loader": len(records) - 4, "staging": 4}
+    assert f"quarantined: {len(records) - 4} by loader, 4 by staging" in result.summary()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections import Counter
 from typing import Any
 from urllib.parse import quote
 
@@ -62,6 +63,7 @@ def run_gate(schema: str = "marts", period: ReportPeriod | None = None) -> GateR
         expectations=evaluated,
         tables=len(present),
         period=f"{period.kind} {period.key}" if period else None,
+        quarantined=_quarantined(period),
     )
     record_gate_run(result, schema)
     elapsed = time.monotonic() - started
@@ -72,6 +74,15 @@ def run_gate(schema: str = "marts", period: ReportPeriod | None = None) -> GateR
         for failure in failures:
             log.warning("  %s", failure)
     return result
+
+
+def _quarantined(period: ReportPeriod | None) -> dict[str, int]:
+    """Records quarantined by the loader and by staging (since the period's start, when there is one)."""
+    from socmon.warehouse.quarantine import quarantined_records
+
+    with server.connect("admin") as conn:
+        records = quarantined_records(conn, since=period.starts_at if period else None)
+    return dict(Counter(record.stage for record in records))
 
 
 def _quiet_great_expectations() -> None:

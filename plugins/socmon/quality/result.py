@@ -18,14 +18,20 @@ class GateResult:
     expectations: int = 0
     tables: int = 0
     period: str | None = None  # e.g. "day 2026-03-17" when the gate checked a period for an export
+    quarantined: dict[str, int] = field(default_factory=dict)  # records left out, by stage (loader, staging)
 
     def summary(self) -> str:
-        """One line per failure (after a line naming the period, if any), or «gate passed: …»."""
+        """One line per failure (after a line naming the period, if any), or «gate passed: …»; then what
+        was quarantined, which the gate counts but does not fail on (bad input must not stop reports)."""
         scope = f" for {self.period}" if self.period else ""
         if self.success:
-            return f"gate passed{scope}: {self.expectations} expectations on {self.tables} tables"
-        heading = [f"gate failed for {self.period}:"] if self.period else []
-        return "\n".join([*heading, *self.failures])
+            lines = [f"gate passed{scope}: {self.expectations} expectations on {self.tables} tables"]
+        else:
+            lines = [*([f"gate failed for {self.period}:"] if self.period else []), *self.failures]
+        if any(self.quarantined.values()):
+            counts = ", ".join(f"{count} by {stage}" for stage, count in sorted(self.quarantined.items()))
+            lines.append(f"quarantined: {counts} (socmon quarantine list)")
+        return "\n".join(lines)
 
 
 class GateFailed(RuntimeError):
