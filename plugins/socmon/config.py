@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
@@ -54,3 +56,20 @@ def settings() -> Settings:
         sandbox_port=int(os.environ.get("SOCMON_SANDBOX_PORT", "8765")),
         extraction_lag=timedelta(minutes=int(os.environ.get("SOCMON_EXTRACTION_LAG_MINUTES", "120"))),
     )
+
+
+@contextmanager
+def using_database(name: str) -> Iterator[None]:
+    """Point socmon's settings (and the subprocesses it starts) at another database of the same cluster
+    for the duration: the eval's scratch database, each integration test module's own."""
+    previous = os.environ.get("SOCMON_PG_DATABASE")
+    os.environ["SOCMON_PG_DATABASE"] = name
+    settings.cache_clear()
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("SOCMON_PG_DATABASE", None)
+        else:
+            os.environ["SOCMON_PG_DATABASE"] = previous
+        settings.cache_clear()

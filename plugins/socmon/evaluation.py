@@ -43,15 +43,14 @@ import shutil
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from socmon.config import settings
+from socmon.config import settings, using_database
 
 EVAL_DATABASE = "socmon_eval"
 MOSCOW = ZoneInfo("Europe/Moscow")
@@ -665,22 +664,6 @@ def _outcome(
 # --- classifying in a scratch database --------------------------------------------------------------
 
 
-@contextmanager
-def _database(name: str) -> Iterator[None]:
-    """Point socmon's settings at another database of the same cluster for the duration."""
-    previous = os.environ.get("SOCMON_PG_DATABASE")
-    os.environ["SOCMON_PG_DATABASE"] = name
-    settings.cache_clear()
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop("SOCMON_PG_DATABASE", None)
-        else:
-            os.environ["SOCMON_PG_DATABASE"] = previous
-        settings.cache_clear()
-
-
 def _project_copy(target: Path, communities: dict[str | None, int]) -> Path:
     """A copy of the dbt project whose registry also lists the eval communities."""
     project = target / "dbt_project"
@@ -761,7 +744,7 @@ def classify(messages: Sequence[LabelledMessage], database: str | None = None) -
     from socmon.warehouse import roles, server
 
     server.up()
-    with _database(database or os.environ.get("SOCMON_EVAL_DATABASE", EVAL_DATABASE)):
+    with using_database(database or os.environ.get("SOCMON_EVAL_DATABASE", EVAL_DATABASE)):
         roles.ensure_database(server.credentials())
         _load_raw(messages)
         with tempfile.TemporaryDirectory(prefix="socmon-eval-") as folder:

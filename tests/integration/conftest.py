@@ -13,7 +13,6 @@ staging takes a message's `detected_at` from it, so a test that builds the marts
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -22,7 +21,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from socmon.config import settings
+from socmon.config import settings, using_database
 from socmon.warehouse import loader, roles, server
 
 
@@ -36,22 +35,6 @@ def cluster():
 def module_database(module_name: str) -> str:
     """`tests.integration.test_pipeline` → `socmon_test_pipeline`."""
     return "socmon_test_" + module_name.rsplit(".", 1)[-1].removeprefix("test_")
-
-
-@contextmanager
-def using_database(name: str) -> Iterator[None]:
-    """Point socmon's settings (and the subprocesses it starts) at another database for the duration."""
-    previous = os.environ.get("SOCMON_PG_DATABASE")
-    os.environ["SOCMON_PG_DATABASE"] = name
-    settings.cache_clear()
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop("SOCMON_PG_DATABASE", None)
-        else:
-            os.environ["SOCMON_PG_DATABASE"] = previous
-        settings.cache_clear()
 
 
 def recreate_database(name: str) -> None:
