@@ -182,3 +182,19 @@ def test_the_thread_of_an_old_post_with_an_open_incident_is_read_again(world):
 
     assert {r[2] for r in fake.requests if r[0] == "GetReplies"} == {old.id}
     assert len(thread) == 1 + old.replies.replies  # the discussion group's copy of the post, and the replies
+
+
+def test_an_open_thread_whose_post_is_gone_is_skipped_and_the_others_are_read(world):
+    channel = world.telegram[NEWS_CHANNEL]
+    later = UNTIL + timedelta(days=10)
+    old = next(p for p in channel.posts if p.replies and p.replies.replies)
+    gone = max(p.id for p in channel.posts) + 1000  # a deleted post: Telegram answers MSG_ID_INVALID
+    fake = FakeTelegramClient(world)
+    extractor = TelegramExtractor(lambda: TelegramChannelReader(fake))
+
+    batches = extractor.extract(
+        source(NEWS_CHANNEL), later, later + timedelta(hours=1), {}, [str(gone), str(old.id)]
+    )
+    thread = [m for b in batches if b.table == "telegram_messages" for m in b.records]
+
+    assert len(thread) == 1 + old.replies.replies

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
 
-from telethon.errors import FloodWaitError
+from telethon.errors import FloodWaitError, MsgIdInvalidError
 from telethon.tl.functions.channels import GetFullChannelRequest
 from telethon.tl.functions.messages import GetDiscussionMessageRequest
 from telethon.tl.tlobject import TLObject
@@ -205,9 +205,13 @@ class TelegramExtractor:
             recent_ids = {str(post.id) for post in recent}
             for post_id in [t for t in open_threads if t.isdigit() and t not in recent_ids]:
                 # an older post with an incident still waiting for its answer: its whole thread again
-                roots, replies = await self._call(
-                    source, f"thread of post {post_id}", partial(reader.thread, channel, int(post_id))
-                )
+                try:
+                    roots, replies = await self._call(
+                        source, f"thread of post {post_id}", partial(reader.thread, channel, int(post_id))
+                    )
+                except MsgIdInvalidError:  # the post was deleted: its thread is gone, the others are read
+                    log.warning("%s: post %s of an open thread no longer exists", source.source_id, post_id)
+                    continue
                 replies = [m for m in replies if m.date < until]
                 yield Batch("telegram_messages", [message_payload(m) for m in (*roots, *replies)])
 
