@@ -18,9 +18,10 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- A stable pseudonym of an author: salted md5 of the platform and the author id. -#}
+{#- A stable pseudonym of an author: HMAC-SHA-256 of the platform and the author id, keyed by the
+    warehouse's secret (ops.pseudonym, plugins/socmon/warehouse/roles.py): the key is in no compiled SQL. -#}
 {% macro author_pseudonym(platform, author_id) -%}
-    md5('{{ var("pseudonym_salt") | replace("'", "''") }}' || ':' || {{ platform }} || ':' || {{ author_id }})
+    ops.pseudonym({{ platform }}, ({{ author_id }})::text)
 {%- endmacro %}
 
 {#- Working periods (two a working day: before and after the break) as UTC instants, on a working-time

@@ -16,12 +16,12 @@ def _db(args: argparse.Namespace) -> int:
 
     if args.action == "up":
         server.up()
-        print(server.url())
+        print(server.where())
     elif args.action == "init":  # an external server (production): roles, schemas and raw tables
         from socmon.warehouse.roles import ensure_database
 
         ensure_database(server.credentials())
-        print(server.url())
+        print(server.where())
     elif args.action == "down":
         server.down()
     else:
@@ -132,13 +132,20 @@ def _timestamp(text: str) -> datetime:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from socmon.warehouse.server import ROLES
+
     parser = argparse.ArgumentParser(prog="socmon", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
 
     db = sub.add_parser("db", help="the embedded Postgres warehouse")
     db.add_argument("action", choices=["up", "down", "url", "init"])
-    db.add_argument("--role", choices=["admin", "loader", "transform", "bi"], default="admin")
+    db.add_argument(
+        "--role",
+        choices=list(ROLES),
+        default="bi",
+        help="whose URL `db url` prints, with the password (default bi; admin is the owner)",
+    )
     db.set_defaults(func=_db)
 
     ingest = sub.add_parser("ingest", help="load API response files in a platform's native format")

@@ -8,8 +8,11 @@ counted again here from socmon.calendar.
 """
 
 import csv
+import hashlib
+import hmac
 from collections import Counter
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import psycopg
@@ -20,6 +23,7 @@ from socmon.config import settings
 from socmon.orchestration import airflow_environment, dags_test, ensure_airflow
 from socmon.sandbox import generate_world, running_sandbox
 from socmon.sandbox.social_world import generate_social_world
+from socmon.warehouse import server
 
 pytestmark = pytest.mark.integration
 
@@ -84,7 +88,7 @@ def pipeline(warehouse, world, tmp_path_factory, stamp_loads):
         log_file=logs / "transform.log",
     )
     dags_test("socmon_publish", PUBLISH_AT, env, log_file=logs / "publish.log")
-    return {"env": env, "counts_after_first_pass": counts_after_first_pass}
+    return {"env": env, "counts_after_first_pass": counts_after_first_pass, "logs": logs}
 
 
 @pytest.fixture(scope="module")
@@ -280,3 +284,28 @@ def test_the_loader_reads_which_threads_to_reread_and_nothing_else_in_marts(pipe
     assert {(platform, root): count for platform, root, count in listed} == {
         thread: len(ids) for thread, ids in waiting.items()
     }
+
+
+def test_authors_are_pseudonymised_with_the_warehouse_key(pipeline, warehouse):
+    key = server.pseudonym_key().encode()
+    with warehouse.connect("admin") as conn:
+        authors = conn.execute(
+            "select incidents.platform, evaluated.author_id, incidents.author_key"
+            " from marts.fct_incidents as incidents"
+            " join intermediate.int_incidents_evaluated as evaluated using (source_message_key)"
+        ).fetchall()
+    assert authors
+    for platform, author_id, author_key in authors:
+        expected = hmac.new(key, f"{platform}:{author_id}".encode(), hashlib.sha256).hexdigest()
+        assert author_key == expected, (platform, author_id)
+
+
+def test_the_pseudonym_key_is_in_no_dbt_artifact_and_no_airflow_log(pipeline):
+    key = server.pseudonym_key().encode()
+    airflow_home = Path(pipeline["env"]["AIRFLOW_HOME"])
+    dbt = settings().dbt_project_dir
+    searched = [dbt / "target", dbt / "logs", airflow_home / "logs", pipeline["logs"]]
+    files = [path for folder in searched if folder.exists() for path in folder.rglob("*") if path.is_file()]
+    assert any(path.suffix == ".log" for path in files)  # the DAG runs left logs to search
+    assert any(path.name == "manifest.json" for path in files)
+    assert [path for path in files if key in path.read_bytes()] == []

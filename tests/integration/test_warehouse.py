@@ -1,6 +1,12 @@
 """The warehouse's roles, and loading response files: bad items quarantined, nothing loaded twice."""
 
+import hashlib
+import hmac
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -216,3 +222,53 @@ def test_two_loads_racing_for_the_same_rows_store_them_once(empty_raw, warehouse
     assert first_result.loaded == count
     assert (results["second"].loaded, results["second"].duplicates) == (1, count)
     assert empty_raw.execute("select count(*) from raw.vk_posts").fetchone()[0] == count + 1
+
+
+def socmon_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(Path(sys.executable).with_name("socmon")), *args], env=env, capture_output=True, text=True
+    )
+
+
+def test_db_init_without_a_pseudonym_key_refuses_naming_the_variable(warehouse, tmp_path):
+    with warehouse.connect("admin", autocommit=True) as conn:
+        conn.execute("drop database if exists socmon_test_never_created")
+    env = {k: v for k, v in os.environ.items() if k != "SOCMON_PSEUDONYM_KEY"}
+    env["SOCMON_STATE_DIR"] = str(tmp_path)  # no credentials file, so no generated key either
+    env["SOCMON_PG_DATABASE"] = "socmon_test_never_created"
+    for role, password in warehouse.credentials().items():
+        env[f"SOCMON_PG_PASSWORD__{role.upper()}"] = password
+
+    result = socmon_cli("db", "init", env=env)
+
+    assert result.returncode == 1
+    assert "SOCMON_PSEUDONYM_KEY" in result.stderr
+    with warehouse.connect("admin") as conn:
+        created = conn.execute("select 1 from pg_database where datname = 'socmon_test_never_created'")
+        assert created.fetchone() is None
+
+
+def test_a_warehouse_without_its_key_refuses_to_pseudonymise(warehouse, admin):
+    with warehouse.connect("transform") as transform:
+        pseudonym = transform.execute("select ops.pseudonym('vk', '501')").fetchone()[0]
+    key = admin.execute("select key from ops.pseudonym_key").fetchone()[0]
+    assert pseudonym == hmac.new(key.encode(), b"vk:501", hashlib.sha256).hexdigest()
+
+    admin.execute("delete from ops.pseudonym_key")
+    try:
+        with (
+            warehouse.connect("transform") as transform,
+            pytest.raises(psycopg.Error, match="SOCMON_PSEUDONYM_KEY"),
+        ):
+            transform.execute("select ops.pseudonym('vk', '501')")
+    finally:
+        admin.execute("insert into ops.pseudonym_key (key) values (%s)", [key])
+
+
+def test_only_the_owner_reads_the_key_and_the_author_links(warehouse):
+    for role in ("loader", "transform", "bi"):
+        with warehouse.connect(role, autocommit=True) as conn:
+            assert refused(conn, "select * from ops.pseudonym_key"), role
+    with warehouse.connect("bi", autocommit=True) as bi:
+        assert refused(bi, "select * from ops.author_links")
+        assert refused(bi, "select ops.pseudonym('vk', '501')")

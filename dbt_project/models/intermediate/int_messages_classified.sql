@@ -80,7 +80,7 @@ places as (
 ),
 
 author_links as (
-    select * from {{ ref('author_links') }}
+    select * from {{ source('ops', 'author_links') }}
 ),
 
 classification_overrides as (

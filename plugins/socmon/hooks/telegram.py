@@ -34,7 +34,15 @@ class TelegramHook(BaseHook):
 
     @cached_property
     def _connection(self) -> Connection:
-        return self.get_connection(self.telegram_conn_id)
+        connection = self.get_connection(self.telegram_conn_id)
+        session = connection.extra_dejson.get("session")
+        if session:
+            # A StringSession is the whole account. Airflow masks extras only when their key names a
+            # secret (password, token, secret, ...), and `session` does not: register it by value.
+            from airflow.sdk.log import mask_secret
+
+            mask_secret(session, name="telegram session")
+        return connection
 
     @property
     def flood_wait_threshold_seconds(self) -> float:

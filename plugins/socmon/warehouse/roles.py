@@ -14,7 +14,7 @@ import psycopg
 from psycopg import sql
 
 from socmon.config import settings
-from socmon.warehouse.server import OWNER, ROLES
+from socmon.warehouse.server import OWNER, ROLES, WarehouseError, pseudonym_key
 
 LOADER, TRANSFORM, BI = ROLES["loader"], ROLES["transform"], ROLES["bi"]
 TRANSFORM_SCHEMAS = ("staging", "intermediate", "marts", "snapshots")
@@ -29,6 +29,7 @@ def _owner_connection(dbname: str, creds: dict[str, str]) -> psycopg.Connection:
 
 def ensure_database(creds: dict[str, str]) -> None:
     database = settings().database
+    key = pseudonym_key(creds)  # nothing is created without it
     with _owner_connection("postgres", creds) as conn:
         for role in (LOADER, TRANSFORM, BI):
             exists = conn.execute("select 1 from pg_roles where rolname = %s", [role]).fetchone()
@@ -42,6 +43,8 @@ def ensure_database(creds: dict[str, str]) -> None:
             conn.execute(sql.SQL("create database {}").format(sql.Identifier(database)))
     with _owner_connection(database, creds) as conn:
         _grant(conn, database)
+        _ensure_pseudonyms(conn, key)
+        _ensure_author_links(conn)
     with psycopg.connect(
         host=settings().pg_host,
         port=settings().pg_port,
@@ -84,3 +87,72 @@ def _grant(conn: psycopg.Connection, database: str) -> None:
     )
     run("create schema if not exists ops")
     run("create extension if not exists pg_trgm")
+
+
+PSEUDONYM_FUNCTION = """
+create or replace function ops.pseudonym(platform text, author_id text) returns text
+language plpgsql stable security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    secret text;
+begin
+    if author_id is null then
+        return null;
+    end if;
+    select key into secret from ops.pseudonym_key;
+    if secret is null then
+        raise exception 'this warehouse has no pseudonym key: set SOCMON_PSEUDONYM_KEY and run '
+            'socmon db init (socmon db up generates one for the embedded warehouse)';
+    end if;
+    return encode(public.hmac(platform || ':' || author_id, secret, 'sha256'), 'hex');
+end
+$$
+"""
+
+
+def _ensure_pseudonyms(conn: psycopg.Connection, key: str) -> None:
+    """The author pseudonym: HMAC-SHA-256 of `platform:id` keyed by a secret kept in a table only the
+    owner reads; dbt calls ops.pseudonym() (SECURITY DEFINER), so the key is in no compiled SQL, dbt
+    artifact or log, and the transform role can compute pseudonyms without ever seeing the key."""
+    conn.execute("create extension if not exists pgcrypto with schema public")
+    conn.execute(
+        "create table if not exists ops.pseudonym_key ("
+        " singleton boolean primary key default true check (singleton),"
+        " key text not null,"
+        " set_at timestamptz not null default now())"
+    )
+    conn.execute("revoke all on ops.pseudonym_key from public")
+    stored = conn.execute("select key from ops.pseudonym_key").fetchone()
+    if stored is None:
+        conn.execute("insert into ops.pseudonym_key (key) values (%s)", [key])
+    elif stored[0] != key:
+        raise WarehouseError(
+            "SOCMON_PSEUDONYM_KEY differs from the key this warehouse was initialised with: every author "
+            "pseudonym would change. Use the original key (to rotate it, update ops.pseudonym_key by hand "
+            "and rebuild the marts with --full-refresh)."
+        )
+    conn.execute(PSEUDONYM_FUNCTION)
+    conn.execute("revoke all on function ops.pseudonym(text, text) from public")
+    conn.execute(sql.SQL("grant usage on schema ops to {}").format(sql.Identifier(TRANSFORM)))
+    conn.execute(
+        sql.SQL("grant execute on function ops.pseudonym(text, text) to {}").format(sql.Identifier(TRANSFORM))
+    )
+
+
+def _ensure_author_links(conn: psycopg.Connection) -> None:
+    """One person's accounts in several networks, linked by a curator: personal data, so a warehouse
+    table (the owner writes it, dbt reads it), never a file in git. Add a link with
+    `insert into ops.author_links (person_key, platform, author_id, linked_by, note) values (...)`."""
+    conn.execute(
+        "create table if not exists ops.author_links ("
+        " person_key text not null,"
+        " platform text not null check (platform in ('vk', 'ok', 'telegram')),"
+        " author_id text not null,"
+        " linked_by text not null,"
+        " note text,"
+        " linked_at timestamptz not null default now(),"
+        " primary key (platform, author_id))"
+    )
+    conn.execute("revoke all on ops.author_links from public")
+    conn.execute(sql.SQL("grant select on ops.author_links to {}").format(sql.Identifier(TRANSFORM)))

@@ -100,37 +100,82 @@ def _credentials_file() -> Path:
     return settings().state_dir / "credentials.json"
 
 
-def credentials() -> dict[str, str]:
-    """The roles' passwords: from `.socmon/credentials.json` for the embedded cluster, or from
-    SOCMON_PG_PASSWORD__<ROLE> variables (e.g. SOCMON_PG_PASSWORD__SOCMON_BI) for an external server."""
+PSEUDONYM_KEY_VARIABLE = "SOCMON_PSEUDONYM_KEY"
+
+
+def _write_secret_file(path: Path, text: str) -> None:
+    """Write a file only its owner can read, 0600 from its creation (never briefly world-readable)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    path.chmod(0o600)
+
+
+def pseudonym_key(creds: dict[str, str] | None = None) -> str:
+    """The secret of the author pseudonyms (HMAC-SHA-256): SOCMON_PSEUDONYM_KEY, or the one `socmon db up`
+    generated into the embedded cluster's credentials file. Only `db up`/`db init` need it: they store it
+    in the warehouse (ops.pseudonym_key, the owner's), where dbt's ops.pseudonym() reads it."""
+    key = os.environ.get(PSEUDONYM_KEY_VARIABLE) or (creds or {}).get("pseudonym_key")
+    if not key and _credentials_file().exists():
+        key = json.loads(_credentials_file().read_text()).get("pseudonym_key")
+    if not key or len(key) < 16:
+        raise WarehouseError(
+            f"No pseudonym key: set {PSEUDONYM_KEY_VARIABLE} to a long random secret (16 characters or "
+            "more, the same for the life of the warehouse), or run `socmon db up` for the embedded one, "
+            "which generates one. socmon does not pseudonymise authors without it."
+        )
+    return key
+
+
+def password(user: str) -> str:
+    """One role's password: from `.socmon/credentials.json` for the embedded cluster, or from its
+    SOCMON_PG_PASSWORD__<ROLE> variable (e.g. SOCMON_PG_PASSWORD__SOCMON_BI) for an external server.
+    A process needs only the variable of the role it connects as."""
     path = _credentials_file()
     if path.exists():
-        return json.loads(path.read_text())
-    from_env = {role: os.environ.get(f"SOCMON_PG_PASSWORD__{role.upper()}") for role in ROLES.values()}
-    if all(from_env.values()):
-        return {role: str(password) for role, password in from_env.items()}
+        stored = json.loads(path.read_text())
+        if stored.get(user):
+            return str(stored[user])
+    variable = f"SOCMON_PG_PASSWORD__{user.upper()}"
+    if os.environ.get(variable):
+        return os.environ[variable]
     raise WarehouseError(
-        "No warehouse credentials: run `socmon db up` for the embedded one, or set "
-        "SOCMON_PG_PASSWORD__<ROLE> for each of " + ", ".join(ROLES.values())
+        f"No password for the warehouse role {user}: set {variable}, or run `socmon db up` for the embedded "
+        "warehouse"
     )
+
+
+def credentials() -> dict[str, str]:
+    """Every role's password: only `socmon db init` (which sets them) and the bootstrap need them all."""
+    return {role: password(role) for role in ROLES.values()}
 
 
 def _ensure_credentials() -> dict[str, str]:
     path = _credentials_file()
-    if path.exists():
-        return json.loads(path.read_text())
-    creds = {role: secrets.token_urlsafe(18) for role in ROLES.values()}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(creds, indent=2))
-    path.chmod(0o600)
+    creds = json.loads(path.read_text()) if path.exists() else {}
+    wanted = {role: secrets.token_urlsafe(18) for role in ROLES.values()}
+    wanted["pseudonym_key"] = os.environ.get(PSEUDONYM_KEY_VARIABLE) or secrets.token_urlsafe(48)
+    if not path.exists() or wanted.keys() - creds.keys():
+        creds = {**wanted, **creds}
+        _write_secret_file(path, json.dumps(creds, indent=2))
     return creds
 
 
 def url(role: str = "admin") -> str:
     s = settings()
     user = ROLES[role]
-    password = quote(credentials()[user], safe="")
-    return f"postgresql://{user}:{password}@{s.pg_host}:{s.pg_port}/{s.database}"
+    secret = quote(password(user), safe="")
+    return f"postgresql://{user}:{secret}@{s.pg_host}:{s.pg_port}/{s.database}"
+
+
+def where() -> str:
+    """Where the warehouse is, without any password (what `db up`/`db init` print)."""
+    s = settings()
+    return (
+        f"warehouse ready at {s.pg_host}:{s.pg_port}/{s.database}; "
+        "`socmon db url --role bi|officer|loader|transform|admin` prints a role's URL"
+    )
 
 
 def connection_params(role: str = "admin") -> dict[str, str | int]:
@@ -141,7 +186,7 @@ def connection_params(role: str = "admin") -> dict[str, str | int]:
         "port": s.pg_port,
         "dbname": s.database,
         "user": user,
-        "password": credentials()[user],
+        "password": password(user),
     }
 
 
@@ -162,7 +207,7 @@ def _initdb(cl: Cluster, creds: dict[str, str]) -> None:
     if cl.run_as:
         shutil.chown(cl.data_dir.parent, user=cl.run_as)
     pwfile = cl.data_dir.parent / ".initdb-pw"
-    pwfile.write_text(creds[OWNER])
+    _write_secret_file(pwfile, creds[OWNER])
     if cl.run_as:
         shutil.chown(pwfile, user=cl.run_as)
     try:
@@ -223,7 +268,7 @@ def up() -> str:
     from socmon.warehouse.roles import ensure_database
 
     ensure_database(creds)
-    return url()
+    return where()
 
 
 def _wait_until_ready(timeout: float = 30) -> None:
@@ -236,7 +281,7 @@ def _wait_until_ready(timeout: float = 30) -> None:
                 port=s.pg_port,
                 dbname="postgres",
                 user=OWNER,
-                password=credentials()[OWNER],
+                password=password(OWNER),
                 connect_timeout=3,
             ).close()
             return
