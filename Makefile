@@ -19,12 +19,12 @@ setup: venv postgres-binaries db airflow
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: $(LOCK) pyproject.toml
+$(VENV)/.installed: $(LOCK) pyproject.toml sandbox/pyproject.toml
 	@echo "==> Python environment (.venv, locked packages)"
 	@command -v uv >/dev/null || python3 -m pip install --quiet uv==0.13.9
 	@test -x $(BIN)/python || uv venv --quiet --python 3.11 $(VENV)
 	@VIRTUAL_ENV=$(VENV) uv pip install --quiet --compile-bytecode -r $(LOCK)
-	@VIRTUAL_ENV=$(VENV) uv pip install --quiet --compile-bytecode --no-deps -e .
+	@VIRTUAL_ENV=$(VENV) uv pip install --quiet --compile-bytecode --no-deps -e . -e ./sandbox
 	@touch $@
 
 postgres-binaries:

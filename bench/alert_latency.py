@@ -34,9 +34,9 @@ import psycopg
 
 from socmon.config import settings
 from socmon.orchestration import airflow_environment, dags_test, ensure_airflow
-from socmon.sandbox import running_sandbox
-from socmon.sandbox.mailbox import running_mailbox
 from socmon.warehouse import roles, server
+from socmon_sandbox import running_sandbox
+from socmon_sandbox.mailbox import running_mailbox
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 

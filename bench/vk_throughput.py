@@ -33,10 +33,10 @@ from multiprocessing.connection import Connection
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier
 
-from socmon.sandbox import VkEmulator, World
-from socmon.sandbox.world import MOSCOW
 from socmon.sources.base import Source
 from socmon.sources.vk import MAX_CALLS_PER_EXECUTE, PAGE_SIZE, VkClient, VkExtractor
+from socmon_sandbox import VkEmulator, World
+from socmon_sandbox.world import MOSCOW
 
 REQUESTS_PER_SECOND = 20  # a community token
 CEILING_POSTS_PER_SECOND = REQUESTS_PER_SECOND * MAX_CALLS_PER_EXECUTE * PAGE_SIZE

@@ -96,7 +96,20 @@ def _deliver(args: argparse.Namespace) -> int:
     return 1 if outcome.held else 0
 
 
+def _require_sandbox() -> None:
+    """The demo and `socmon sandbox` need the sandbox package, which `make setup` installs for
+    development and the production image leaves out."""
+    import importlib.util
+
+    if importlib.util.find_spec("socmon_sandbox") is None:
+        raise SystemExit(
+            "the sandbox package (socmon_sandbox) is not installed: it ships for development only; "
+            "`make setup` installs it"
+        )
+
+
 def _demo(args: argparse.Namespace) -> int:
+    _require_sandbox()
     from socmon.demo import run_demo
 
     return run_demo(days=args.days)
@@ -113,7 +126,8 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _sandbox(args: argparse.Namespace) -> int:
-    from socmon.sandbox.server import serve_forever
+    _require_sandbox()
+    from socmon_sandbox.server import serve_forever
 
     serve_forever(port=args.port)
     return 0

@@ -20,7 +20,7 @@ from socmon.config import settings
 from socmon.timezone import MOSCOW
 
 if TYPE_CHECKING:
-    from socmon.sandbox.mailbox import Mailbox
+    from socmon_sandbox.mailbox import Mailbox
 
 STEPS = 5
 
@@ -37,7 +37,7 @@ def _done(started: float, detail: str = "") -> None:
 def run_demo(days: int = 3) -> int:
     import shutil
 
-    from socmon.sandbox.mailbox import running_mailbox
+    from socmon_sandbox.mailbox import running_mailbox
 
     mail_dir = settings().out_dir / "mail"
     shutil.rmtree(mail_dir, ignore_errors=True)
@@ -47,8 +47,8 @@ def run_demo(days: int = 3) -> int:
 
 def _run_pipeline(days: int, mailbox: Mailbox) -> int:
     from socmon.orchestration import airflow_environment, dags_test, ensure_airflow
-    from socmon.sandbox import running_sandbox
     from socmon.warehouse import server
+    from socmon_sandbox import running_sandbox
 
     s = settings()
     logs = s.state_dir / "logs"

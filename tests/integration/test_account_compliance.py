@@ -23,12 +23,12 @@ from socmon.quality.gate import run_gate
 from socmon.reports import labels_ru
 from socmon.reports.export import export_period
 from socmon.reports.period import MOSCOW
-from socmon.sandbox import running_sandbox
-from socmon.sandbox.telegram_fake import FakeTelegramClient
 from socmon.sources import extract_all, extract_into_raw
 from socmon.sources.registry import due_sources
 from socmon.sources.telegram import TelegramChannelReader, TelegramExtractor
 from socmon.transform import run_dbt
+from socmon_sandbox import running_sandbox
+from socmon_sandbox.telegram_fake import FakeTelegramClient
 
 pytestmark = pytest.mark.integration
 

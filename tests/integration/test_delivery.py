@@ -23,8 +23,8 @@ from socmon.reports.delivery import deliver_reports
 from socmon.reports.export import export_period
 from socmon.reports.period import report_period
 from socmon.reports.recipients import load_recipients
-from socmon.sandbox import running_sandbox
-from socmon.sandbox.mailbox import running_mailbox
+from socmon_sandbox import running_sandbox
+from socmon_sandbox.mailbox import running_mailbox
 
 pytestmark = pytest.mark.integration
 

@@ -39,12 +39,12 @@ from typing import Any
 import pytest
 
 from socmon.config import settings
-from socmon.sandbox import generate_world
-from socmon.sandbox.social_world import MOSCOW, generate_social_world
 from socmon.sources.telegram import message_payload
 from socmon.transform import dbt_environment
 from socmon.warehouse import server
 from socmon.warehouse.loader import load_records
+from socmon_sandbox import generate_world
+from socmon_sandbox.social_world import MOSCOW, generate_social_world
 
 pytestmark = pytest.mark.integration
 

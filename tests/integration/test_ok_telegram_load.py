@@ -5,14 +5,14 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from socmon.sandbox.ok_emulator import OkEmulator
-from socmon.sandbox.social_world import MOSCOW, generate_social_world
-from socmon.sandbox.telegram_fake import FakeTelegramClient
 from socmon.sources import extract_into_raw
 from socmon.sources.base import Source
 from socmon.sources.files import ingest_files
 from socmon.sources.ok import OkClient, OkExtractor
 from socmon.sources.telegram import TelegramChannelReader, TelegramExtractor
+from socmon_sandbox.ok_emulator import OkEmulator
+from socmon_sandbox.social_world import MOSCOW, generate_social_world
+from socmon_sandbox.telegram_fake import FakeTelegramClient
 
 pytestmark = pytest.mark.integration
 

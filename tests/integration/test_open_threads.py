@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 
 from socmon.reports.period import MOSCOW
-from socmon.sandbox import VkEmulator, generate_world
 from socmon.sources import extract_all
 from socmon.sources.registry import due_sources
 from socmon.transform import run_dbt
 from socmon.warehouse.cursors import read_open_threads
+from socmon_sandbox import VkEmulator, generate_world
 
 pytestmark = pytest.mark.integration
 

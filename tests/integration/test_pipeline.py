@@ -21,9 +21,9 @@ import pytest
 from socmon.calendar import build_calendar, calendar_dir, read_overrides
 from socmon.config import settings
 from socmon.orchestration import airflow_environment, dags_test, ensure_airflow
-from socmon.sandbox import generate_world, running_sandbox
-from socmon.sandbox.social_world import generate_social_world
 from socmon.warehouse import server
+from socmon_sandbox import generate_world, running_sandbox
+from socmon_sandbox.social_world import generate_social_world
 
 pytestmark = pytest.mark.integration
 

@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 
-from socmon.sandbox import VkEmulator, World, generate_world
-from socmon.sandbox.faults import transient_fault_mix
-from socmon.sandbox.world import MOSCOW
 from socmon.sources import extract_batch_into_raw
 from socmon.sources.registry import due_sources, print_sources
 from socmon.sources.vk import VkClient, VkExtractor
 from socmon.warehouse import loader
 from socmon.warehouse.quota import token_fingerprint
+from socmon_sandbox import VkEmulator, World, generate_world
+from socmon_sandbox.faults import transient_fault_mix
+from socmon_sandbox.world import MOSCOW
 
 pytestmark = pytest.mark.integration
 

@@ -6,8 +6,6 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from socmon.sandbox.ok_emulator import Fault, OkEmulator
-from socmon.sandbox.social_world import MOSCOW, generate_social_world
 from socmon.sources.base import Source
 from socmon.sources.files import file_records
 from socmon.sources.ok import (
@@ -19,6 +17,8 @@ from socmon.sources.ok import (
     session_secret,
     signature,
 )
+from socmon_sandbox.ok_emulator import Fault, OkEmulator
+from socmon_sandbox.social_world import MOSCOW, generate_social_world
 
 START = date(2025, 11, 24)
 COMMUNITY_GROUP = "70000000000001"

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from socmon.config import settings
-from socmon.sandbox import World, generate_world, texts
+from socmon_sandbox import World, generate_world, texts
 
 START = date(2026, 11, 24)  # a Tuesday
 DAYS = 3

@@ -10,9 +10,9 @@ from telethon.crypto import AuthKey
 from telethon.sessions import StringSession
 
 from socmon.hooks.telegram import TelegramHook
-from socmon.sandbox.telegram_fake import FakeTelegramClient
 from socmon.sources.factory import extractor_from_airflow, extractor_from_env
 from socmon.sources.telegram import TelegramChannelReader
+from socmon_sandbox.telegram_fake import FakeTelegramClient
 
 API_ID = 1234567
 API_HASH = "0123456789abcdef0123456789abcdef"
@@ -90,7 +90,13 @@ def test_the_hook_refuses_a_connection_without_credentials(monkeypatch, missing)
 
 
 def test_a_sandbox_connection_gets_the_fake_client(monkeypatch):
-    telegram_connection(monkeypatch, extra={"sandbox": {"start": "2026-11-24", "days": 1}})
+    telegram_connection(
+        monkeypatch,
+        extra={
+            "client_factory": "socmon_sandbox.telegram_fake:sandbox_client",
+            "client_args": {"start": "2026-11-24", "days": 1},
+        },
+    )
 
     client = TelegramHook().new_client()
 

@@ -5,8 +5,6 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from socmon.sandbox.social_world import MOSCOW, generate_social_world
-from socmon.sandbox.telegram_fake import FakeTelegramClient
 from socmon.sources.base import Source
 from socmon.sources.telegram import (
     SourceDeferred,
@@ -14,6 +12,8 @@ from socmon.sources.telegram import (
     TelegramCredentialsError,
     TelegramExtractor,
 )
+from socmon_sandbox.social_world import MOSCOW, generate_social_world
+from socmon_sandbox.telegram_fake import FakeTelegramClient
 
 START = date(2025, 11, 24)
 NEWS_CHANNEL = 1700000001  # has a discussion group

@@ -18,11 +18,11 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 from requests.adapters import HTTPAdapter
 
-import socmon.sandbox
-from socmon.sandbox import VkEmulator, World, generate_world
+import socmon_sandbox
+from socmon_sandbox import VkEmulator, World, generate_world
 
 VK_API_URL = "https://api.vk.ru/method/"
-SCHEMA_DIR = Path(socmon.sandbox.__file__).parent / "schema"
+SCHEMA_DIR = Path(socmon_sandbox.__file__).parent / "schema"
 SCHEMA_BASE_URI = "https://vk-api-schema.local/"
 COMMUNITY_ID = 100_002  # «Подслушано Армавир» in the registry
 

@@ -12,13 +12,13 @@ import pytest
 import requests
 import vk_api
 
-from socmon.sandbox import VkEmulator, World, generate_world
-from socmon.sandbox.world import MOSCOW
 from socmon.sources.base import Batch, Source
 from socmon.sources.rate_limit import TokenPool
 from socmon.sources.registry import due_sources
 from socmon.sources.vk import VK_API_URL, VkClient, VkError, VkExtractor, VkTransport
 from socmon.warehouse.loader import ENTITIES, Prepared, prepare
+from socmon_sandbox import VkEmulator, World, generate_world
+from socmon_sandbox.world import MOSCOW
 
 UNTIL = datetime(2026, 11, 27, 0, 0, tzinfo=MOSCOW)
 SINCE = UNTIL - timedelta(hours=1)

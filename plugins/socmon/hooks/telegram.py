@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from functools import cache, cached_property
+from functools import cached_property
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
@@ -8,7 +9,6 @@ from airflow.sdk import BaseHook
 if TYPE_CHECKING:
     from airflow.sdk import Connection
 
-    from socmon.sandbox.social_world import SocialWorld
     from socmon.sources.telegram import TelegramChannelReader
 
 
@@ -19,8 +19,9 @@ class TelegramHook(BaseHook):
     string (a file session would lock under concurrent tasks). Extra `flood_wait_threshold` (seconds,
     default 30): longer flood waits defer the source instead of sleeping.
 
-    For the sandbox, the extra `sandbox` = {"start": "YYYY-MM-DD", "days": N, "seed": S} serves the
-    generated social world through the fake client instead of Telegram.
+    Extra `client_factory` = "module:callable" (with `client_args`, a dict of keyword arguments) makes
+    the client with that callable instead of Telethon: the sandbox package points it at its fake client,
+    so this hook, which ships in production, knows nothing of the sandbox.
     """
 
     conn_name_attr = "telegram_conn_id"
@@ -53,13 +54,9 @@ class TelegramHook(BaseHook):
     def new_client(self) -> Any:
         """A new, unconnected client. Telethon binds a client to one event loop: make one per run."""
         extra = self._connection.extra_dejson
-        if "sandbox" in extra:
-            from socmon.sandbox.telegram_fake import FakeTelegramClient
-
-            sandbox = extra["sandbox"]
-            return FakeTelegramClient(
-                _sandbox_world(sandbox["start"], int(sandbox["days"]), int(sandbox.get("seed", 449)))
-            )
+        if "client_factory" in extra:
+            module, _, name = str(extra["client_factory"]).partition(":")
+            return getattr(import_module(module), name)(**extra.get("client_args", {}))
 
         from telethon import TelegramClient
         from telethon.sessions import StringSession
@@ -86,12 +83,3 @@ class TelegramHook(BaseHook):
 
     def get_conn(self) -> Any:
         return self.new_client()
-
-
-@cache
-def _sandbox_world(start: str, days: int, seed: int) -> SocialWorld:
-    from datetime import date
-
-    from socmon.sandbox.social_world import generate_social_world
-
-    return generate_social_world(date.fromisoformat(start), days, seed)

@@ -6,8 +6,8 @@ import logging
 import threading
 
 from socmon.config import settings
-from socmon.sandbox.vk_emulator import VkEmulator
-from socmon.sandbox.world import DEFAULT_DAYS, DEFAULT_START, generate_world
+from socmon_sandbox.vk_emulator import VkEmulator
+from socmon_sandbox.world import DEFAULT_DAYS, DEFAULT_START, generate_world
 
 log = logging.getLogger(__name__)
 

@@ -8,10 +8,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 
-from socmon.sandbox.ok_emulator import OkEmulator
-from socmon.sandbox.social_world import SocialWorld, generate_social_world
-from socmon.sandbox.vk_emulator import VkEmulator
-from socmon.sandbox.world import World, generate_world
+from socmon_sandbox.ok_emulator import OkEmulator
+from socmon_sandbox.social_world import SocialWorld, generate_social_world
+from socmon_sandbox.vk_emulator import VkEmulator
+from socmon_sandbox.world import World, generate_world
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class RunningSandbox:
 @contextmanager
 def running_sandbox(first_day: date, days: int, requests_per_second: int = 50) -> Iterator[RunningSandbox]:
     """Generate the worlds, serve VK and OK over HTTP on free local ports; Telegram is served in-process
-    by the fake client that the `sandbox` extra of the Telegram connection selects."""
+    by the fake client that the `client_factory` extra of the Telegram connection names."""
     vk_world = generate_world(first_day, days)
     social_world = generate_social_world(first_day, days)
     with VkEmulator(vk_world) as vk, OkEmulator(social_world) as ok:
@@ -46,7 +46,10 @@ def running_sandbox(first_day: date, days: int, requests_per_second: int = 50) -
             },
             "AIRFLOW_CONN_TELEGRAM_DEFAULT": {
                 "conn_type": "telegram",
-                "extra": {"sandbox": {"start": first_day.isoformat(), "days": days}},
+                "extra": {
+                    "client_factory": "socmon_sandbox.telegram_fake:sandbox_client",
+                    "client_args": {"start": first_day.isoformat(), "days": days},
+                },
             },
         }
         yield RunningSandbox(

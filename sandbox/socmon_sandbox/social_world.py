@@ -30,7 +30,7 @@ from typing import Any
 from telethon.tl import types
 
 from socmon.config import settings
-from socmon.sandbox import texts
+from socmon_sandbox import texts
 
 MOSCOW = timezone(timedelta(hours=3), "MSK")
 

@@ -32,8 +32,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from socmon.sandbox.social_world import SocialWorld
 from socmon.sources.ok import session_secret, signature
+from socmon_sandbox.social_world import SocialWorld
 
 MAX_COUNT = 100
 ERROR_NAMES = {

@@ -12,7 +12,7 @@ the rate limit, as in VK. A call that fails leaves `false` in the response list 
 `execute_errors`.
 
 Faults, for tests of the extractor's resilience: append specs to `emulator.faults` (see
-`socmon.sandbox.faults`). Each HTTP request takes the first spec that names no method (or names its
+`socmon_sandbox.faults`). Each HTTP request takes the first spec that names no method (or names its
 method) and applies it before the normal answer; each call inside `execute` takes the first spec that
 names its method. `access_errors[(method, owner_id)] = code` makes every call of a method on a wall
 answer that error (15 access denied, 212 no access to comments…), as a closed or banned community does.
@@ -34,8 +34,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import msgspec
 
-from socmon.sandbox.faults import Fault, take_fault
-from socmon.sandbox.world import World
+from socmon_sandbox.faults import Fault, take_fault
+from socmon_sandbox.world import World
 
 log = logging.getLogger(__name__)
 

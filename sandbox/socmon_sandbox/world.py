@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from socmon.config import settings
-from socmon.sandbox import texts
+from socmon_sandbox import texts
 
 MOSCOW = timezone(timedelta(hours=3), "MSK")  # Moscow has kept UTC+3 all year round since 2014
 DEFAULT_START = date(2026, 11, 24)

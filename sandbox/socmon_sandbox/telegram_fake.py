@@ -18,7 +18,8 @@ semantics, and returns real `telethon.tl.types` objects:
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from datetime import datetime
+from datetime import date, datetime
+from functools import cache
 from typing import Any
 
 from telethon import utils
@@ -28,7 +29,7 @@ from telethon.tl.functions.messages import GetDiscussionMessageRequest
 from telethon.tl.types import Channel, Message, PeerChannel
 from telethon.tl.types.messages import ChatFull, DiscussionMessage
 
-from socmon.sandbox.social_world import SocialWorld, TelegramChannel
+from socmon_sandbox.social_world import SocialWorld, TelegramChannel, generate_social_world
 
 TELETHON_PAGE_SIZE = 100
 
@@ -153,3 +154,13 @@ class FakeTelegramClient:
         if channel_id not in self.channels:
             raise ChannelInvalidError(request=None)
         return self.channels[channel_id]
+
+
+def sandbox_client(start: str, days: int, seed: int = 449) -> FakeTelegramClient:
+    """The `client_factory` of the sandbox's Telegram connection: a fake client over the generated world."""
+    return FakeTelegramClient(_world(start, int(days), int(seed)))
+
+
+@cache
+def _world(start: str, days: int, seed: int) -> SocialWorld:
+    return generate_social_world(date.fromisoformat(start), days, seed)
