@@ -10,9 +10,7 @@ import pendulum
 from airflow.sdk import Param, dag, task
 
 from socmon.assets import RAW_MESSAGES
-from socmon.timezone import TIME_ZONE
-
-PLATFORMS = ("vk", "ok", "telegram")
+from socmon.constants import PLATFORMS, TIME_ZONE
 
 
 @dag(

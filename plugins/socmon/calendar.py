@@ -20,9 +20,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import holidays
+
+from socmon.constants import MOSCOW
 
 FIRST_YEAR = 2024
 LAST_YEAR = 2027
@@ -174,9 +175,6 @@ def generate(directory: Path | None = None) -> str:
     """The CSV text for the committed years, with the overrides in `directory` applied."""
     directory = directory or calendar_dir()
     return render_csv(build_calendar(overrides=read_overrides(directory / "calendar_overrides.csv")))
-
-
-MOSCOW = ZoneInfo("Europe/Moscow")
 
 
 @lru_cache(maxsize=1)

@@ -48,12 +48,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from socmon.config import settings, using_database
+from socmon.constants import MOSCOW, PLATFORMS
 
 EVAL_DATABASE = "socmon_eval"
-MOSCOW = ZoneInfo("Europe/Moscow")
 log = logging.getLogger(__name__)
 PUBLISHED_FROM = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)  # a Monday morning in Moscow
 FIRST_EVAL_COMMUNITY_ID = 910_000  # the eval's VK communities: -910000 (no municipality), -910001, ...
@@ -74,7 +73,6 @@ TARGETS = {
     "municipality": 0.95,
 }
 AUTHORS = ("citizen", "official", "community")
-PLATFORMS = ("vk", "ok", "telegram")
 KINDS = ("post", "comment")
 
 

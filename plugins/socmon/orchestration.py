@@ -10,12 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 from socmon.config import settings
-
-POOLS = {  # one pool per token group: parallel tasks share its rate limit
-    "vk_api": (2, "VK API: the tasks sharing the VK tokens' rate limit"),
-    "ok_api": (2, "OK API: the tasks sharing the OK application's rate limit"),
-    "telegram_api": (1, "Telegram: one account, one session (concurrent use risks AUTH_KEY_DUPLICATED)"),
-}
+from socmon.constants import POOLS
 
 
 class DagRunFailed(RuntimeError):

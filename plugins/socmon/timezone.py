@@ -1,10 +1,5 @@
-"""The time zone of the Krasnodar Krai executive bodies: reports, schedules and working hours.
+"""The time zone of the Krasnodar Krai executive bodies (defined in `socmon.constants`)."""
 
-dbt has the same name in its var `time_zone` (dbt_project.yml); tests/unit/test_time_zone.py keeps
-the two in step.
-"""
+from socmon.constants import MOSCOW, TIME_ZONE
 
-from zoneinfo import ZoneInfo
-
-TIME_ZONE = "Europe/Moscow"
-MOSCOW = ZoneInfo(TIME_ZONE)
+__all__ = ["MOSCOW", "TIME_ZONE"]

@@ -10,8 +10,8 @@ import logging
 import uuid
 from datetime import datetime
 
+from socmon.constants import MOSCOW, PLATFORMS
 from socmon.sources.base import Extractor, Source, SourceDeferred
-from socmon.sources.rate_limit import MOSCOW
 from socmon.warehouse import server
 from socmon.warehouse.cursors import read_cursors, read_open_threads, record_error, save_cursor
 from socmon.warehouse.loader import LoadResult, load_records
@@ -59,15 +59,14 @@ def extract_batch_into_raw(
     sources then add nothing).
     """
     total, failed = LoadResult(), []
-    token_pool = getattr(extractor, "token_pool", None)  # VK: daily limits met by earlier runs still hold
+    token_pool = extractor.token_pool  # VK: daily limits met by earlier runs still hold
     if token_pool is not None:
         with server.connect("loader") as conn:
             for stop in restore_quota_stops(conn, extractor.platform, token_pool):
                 lifts_at = datetime.fromtimestamp(stop.until, MOSCOW).isoformat()
                 log.warning("a token is off %s until %s: %s", stop.method, lifts_at, stop.reason)
-    prefetch = getattr(extractor, "prefetch", None)
-    if prefetch is not None:  # e.g. VK reads the first wall page of 25 sources in one request
-        prefetch([Source.from_dict(data) for data in sources], since, until)
+    # e.g. VK reads the first wall page of 25 sources in one request
+    extractor.prefetch([Source.from_dict(data) for data in sources], since, until)
     try:
         for position, data in enumerate(sources):
             source = Source.from_dict(data)
@@ -92,7 +91,7 @@ def extract_batch_into_raw(
 
 
 def extract_all(platform: str | None, since: datetime, until: datetime) -> LoadResult:
-    from socmon.sources.factory import PLATFORMS, extractor_from_env
+    from socmon.sources.factory import extractor_from_env
     from socmon.sources.registry import due_sources
 
     total = LoadResult()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
+
+from socmon.sources.rate_limit import TokenPool
 
 
 class SourceDeferred(RuntimeError):
@@ -57,7 +59,21 @@ class Batch:
 
 
 class Extractor(Protocol):
+    """What the runner (`socmon.sources.extract_batch_into_raw`) uses of every platform's extractor."""
+
     platform: str
+
+    @property
+    def token_pool(self) -> TokenPool | None:
+        """The tokens whose daily limits outlive a run (the runner restores and saves their stops in
+        `raw.quota_stops`), or None on a platform without such limits."""
+        ...
+
+    def prefetch(self, sources: Iterable[Source], since: datetime, until: datetime) -> object:
+        """Start reading a batch's sources ahead, for their `extract` to use (VK shares requests across
+        walls); an extractor with nothing to read ahead does nothing. Best effort: `extract` reads on
+        its own whatever the prefetch did not."""
+        ...
 
     def extract(
         self,

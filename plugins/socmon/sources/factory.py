@@ -7,8 +7,6 @@ import os
 
 from socmon.sources.base import Extractor
 
-PLATFORMS = ("vk", "ok", "telegram")
-
 
 def extractor_from_airflow(platform: str) -> Extractor:
     if platform == "vk":

@@ -16,13 +16,15 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 import requests
 
+from socmon.constants import MOSCOW
 from socmon.sources.base import Batch, Source
+from socmon.sources.rate_limit import TokenPool
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +34,6 @@ COMMENTS_PAGE_SIZE = 100
 COMMENT_REREAD_DAYS = 3  # comments of topics this recent are re-read on every run, to see answers
 DISCUSSION_TYPE = "GROUP_TOPIC"
 FORWARD = "FORWARD"  # anchor paging direction: continue after the anchor
-MOSCOW = timezone(timedelta(hours=3), "MSK")  # OK writes comment dates as Moscow wall-clock time
 
 RETRYABLE_ERRORS = {
     1: "UNKNOWN",
@@ -210,6 +211,10 @@ class OkExtractor:
     """Topics and comments of OK groups, and the metadata of official groups."""
 
     platform = "ok"
+    token_pool: TokenPool | None = None  # no daily limits to keep across runs
+
+    def prefetch(self, sources: Iterable[Source], since: datetime, until: datetime) -> None:
+        """Nothing to read ahead: each source is read by its own `extract`."""
 
     def __init__(
         self,

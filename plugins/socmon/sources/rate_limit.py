@@ -13,13 +13,14 @@ import threading
 import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
+
+from socmon.constants import MOSCOW
 
 Clock = Callable[[], float]
 
 USER_TOKEN_REQUESTS_PER_SECOND = 3.0
 COMMUNITY_TOKEN_REQUESTS_PER_SECOND = 20.0
-MOSCOW = timezone(timedelta(hours=3), "MSK")  # daily quotas reset at midnight Moscow time (UTC+3)
 _ROUNDING = 1e-9  # a bucket refilled for exactly the wait it announced may fall short by a float's rounding
 ANY_METHOD = "*"  # stopping this stops every method of the token (e.g. its authorisation failed)
 

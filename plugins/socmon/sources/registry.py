@@ -64,7 +64,7 @@ def due_source_batches(platform: str, per_task: int = SOURCES_PER_TASK) -> list[
 def print_sources() -> None:
     """`socmon sources list`: each source with its cursors, last success and last error; then the daily
     limits in force (the quota state of each token)."""
-    from socmon.sources.rate_limit import MOSCOW
+    from socmon.constants import MOSCOW
     from socmon.warehouse import server
     from socmon.warehouse.quota import quota_stops_in_force
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
@@ -30,6 +30,7 @@ from telethon.tl.types import Message, PeerChannel
 from telethon.tl.types.messages import ChatFull
 
 from socmon.sources.base import Batch, Source, SourceDeferred
+from socmon.sources.rate_limit import TokenPool
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +139,10 @@ class TelegramExtractor:
     """
 
     platform = "telegram"
+    token_pool: TokenPool | None = None  # no daily limits to keep across runs
+
+    def prefetch(self, sources: Iterable[Source], since: datetime, until: datetime) -> None:
+        """Nothing to read ahead: each source is read by its own `extract`."""
 
     def __init__(
         self,
