@@ -36,8 +36,8 @@ def socmon_extract():
     def extract(
         sources: list[dict], platform: str, params=None, data_interval_start=None, data_interval_end=None
     ):
+        from socmon.hooks.factory import extractor_from_airflow
         from socmon.sources import extract_batch_into_raw
-        from socmon.sources.factory import extractor_from_airflow
 
         since = pendulum.parse(params["window_start"]) if params.get("window_start") else data_interval_start
         until = pendulum.parse(params["window_end"]) if params.get("window_end") else data_interval_end

@@ -45,8 +45,8 @@ def publication(period: str, dag_id: str, cron: str):
         def marts_cover_the_period(logical_date=None, params=None) -> PokeReturnValue:
             from airflow.sdk.exceptions import AirflowFailException
 
+            from socmon.period import previous_period
             from socmon.quality.freshness import StaleMarts, marts_ready_for
-            from socmon.reports.period import previous_period
 
             give_up_at = logical_date + pendulum.duration(hours=params["max_wait_hours"])
             try:

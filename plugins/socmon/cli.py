@@ -63,8 +63,8 @@ def _transform(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    from socmon.period import report_period
     from socmon.quality.gate import run_gate
-    from socmon.reports.period import report_period
 
     result = run_gate(period=report_period(args.period, args.date) if args.date else None)
     print(result.summary())

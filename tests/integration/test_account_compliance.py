@@ -19,10 +19,10 @@ import openpyxl
 import pytest
 from psycopg.rows import dict_row
 
+from socmon.period import MOSCOW
 from socmon.quality.gate import run_gate
 from socmon.reports import labels_ru
 from socmon.reports.export import export_period
-from socmon.reports.period import MOSCOW
 from socmon.sources import extract_all, extract_into_raw
 from socmon.sources.registry import due_sources
 from socmon.sources.telegram import TelegramChannelReader, TelegramExtractor

@@ -18,10 +18,10 @@ from socmon.calendar import working_hours_between
 from socmon.cli import main as socmon
 from socmon.config import settings
 from socmon.orchestration import airflow_environment, dags_test, ensure_airflow
+from socmon.period import report_period
 from socmon.reports.alerts import run_alerts
 from socmon.reports.delivery import deliver_reports
 from socmon.reports.export import export_period
-from socmon.reports.period import report_period
 from socmon.reports.recipients import load_recipients
 from socmon_sandbox import running_sandbox
 from socmon_sandbox.mailbox import running_mailbox

@@ -18,6 +18,7 @@ from psycopg import sql
 
 from socmon import cli
 from socmon.orchestration import DagRunFailed, airflow_environment, dags_test, ensure_airflow
+from socmon.period import MOSCOW, report_period
 from socmon.quality.gate import GateFailed, run_gate
 from socmon.quality.suites import load_registry
 from socmon.reports import export as export_module
@@ -25,7 +26,6 @@ from socmon.reports import labels_ru
 from socmon.reports.export import export_if_gate_passes, export_period
 from socmon.reports.html import render_html_report
 from socmon.reports.model import Incident, Report
-from socmon.reports.period import MOSCOW, report_period
 from socmon.transform import ensure_runs_table
 from socmon.warehouse import server
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from socmon.reports.period import MOSCOW
+from socmon.period import MOSCOW
 from socmon.sources import extract_all
 from socmon.sources.registry import due_sources
 from socmon.transform import run_dbt

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from socmon.sources import extract_batch_into_raw
+from socmon.sources.quota import token_fingerprint
 from socmon.sources.registry import due_sources, print_sources
 from socmon.sources.vk import VkClient, VkExtractor
 from socmon.warehouse import loader
-from socmon.warehouse.quota import token_fingerprint
 from socmon_sandbox import VkEmulator, World, generate_world
 from socmon_sandbox.faults import transient_fault_mix
 from socmon_sandbox.world import MOSCOW

@@ -9,9 +9,9 @@ import pytest
 
 from socmon.calendar import working_hours_between
 from socmon.config import settings
+from socmon.period import previous_period, report_period
 from socmon.reports.casework import excerpt
 from socmon.reports.mail import message_id
-from socmon.reports.period import previous_period, report_period
 from socmon.reports.recipients import RegistryError, load_recipients
 from socmon.reports.templating import render
 

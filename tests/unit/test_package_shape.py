@@ -44,9 +44,9 @@ def imports_of(path: Path, known: set[str]) -> set[str]:
             targets = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
-            if node.level:
-                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + [base])
-                base = base.rstrip(".")
+            if node.level:  # relative: from the package, up one level per dot after the first
+                parent = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*parent, base]).rstrip(".")
             targets = [f"{base}.{alias.name}" for alias in node.names] + [base]
         else:
             continue

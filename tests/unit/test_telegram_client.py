@@ -9,8 +9,9 @@ from telethon import TelegramClient
 from telethon.crypto import AuthKey
 from telethon.sessions import StringSession
 
+from socmon.hooks.factory import extractor_from_airflow
 from socmon.hooks.telegram import TelegramHook
-from socmon.sources.factory import extractor_from_airflow, extractor_from_env
+from socmon.sources.factory import extractor_from_env
 from socmon.sources.telegram import TelegramChannelReader
 from socmon_sandbox.telegram_fake import FakeTelegramClient
 

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 import psycopg
 
 from socmon.config import settings
-from socmon.reports.period import ReportPeriod
+from socmon.period import ReportPeriod
 from socmon.timezone import MOSCOW
 from socmon.transform import ensure_runs_table
 from socmon.warehouse import server

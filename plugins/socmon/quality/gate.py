@@ -16,11 +16,11 @@ from typing import Any
 from urllib.parse import quote
 
 from socmon.config import settings
+from socmon.period import ReportPeriod
 from socmon.quality.audit import record_gate_run
 from socmon.quality.freshness import freshness_failures
 from socmon.quality.result import GateFailed, GateResult, describe_failure
 from socmon.quality.suites import load_registry
-from socmon.reports.period import ReportPeriod
 from socmon.warehouse import server
 
 __all__ = ["GateFailed", "GateResult", "run_gate"]

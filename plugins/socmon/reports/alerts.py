@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from socmon.calendar import working_hours_between
+from socmon.period import MOSCOW
 from socmon.reports import labels_ru, ledger
 from socmon.reports.casework import CaseIncident, fetch_case_incidents
 from socmon.reports.mail import DEFAULT_CONN_ID, Letter, Refused, message_id, open_outbox
-from socmon.reports.period import MOSCOW
 from socmon.reports.recipients import Recipient, load_recipients
 from socmon.reports.templating import current_provenance, render
 

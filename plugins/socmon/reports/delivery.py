@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from socmon.period import ReportPeriod, previous_period, report_period
 from socmon.reports import labels_ru, ledger
 from socmon.reports.casework import CaseIncident, fetch_case_incidents
 from socmon.reports.figures import Figures, figures_by_body, overall_figures
 from socmon.reports.mail import DEFAULT_CONN_ID, Letter, Refused, delivery_configured, message_id, open_outbox
-from socmon.reports.period import ReportPeriod, previous_period, report_period
 from socmon.reports.queries import fetch_incidents
 from socmon.reports.recipients import Recipient, load_recipients
 from socmon.reports.templating import Provenance, current_provenance, render

@@ -11,12 +11,12 @@ from datetime import date, datetime
 from pathlib import Path
 
 from socmon.config import settings
+from socmon.period import MOSCOW, report_period
 from socmon.quality.gate import GateFailed, run_gate
 from socmon.reports.csv_file import write_incidents_csv
 from socmon.reports.export_log import record_export
 from socmon.reports.html import write_html_report
 from socmon.reports.model import Report
-from socmon.reports.period import MOSCOW, report_period
 from socmon.reports.queries import fetch_account_compliance, fetch_incidents
 from socmon.reports.weekly_changes import fetch_compliance_changes
 from socmon.reports.xlsx import write_workbook

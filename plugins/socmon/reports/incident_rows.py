@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from socmon.period import MOSCOW
 from socmon.reports import labels_ru
 from socmon.reports.model import Incident
-from socmon.reports.period import MOSCOW
 
 Cell = str | datetime | None
 

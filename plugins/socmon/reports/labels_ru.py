@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from socmon.reports.period import MOSCOW, ReportPeriod
+from socmon.period import MOSCOW, ReportPeriod
 
 REPORT_TITLE = "Инциденты в социальных сетях"
 REPORT_SUBTITLE = "Сообщения граждан об исполнительных органах Краснодарского края"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from socmon.reports.period import ReportPeriod
+from socmon.period import ReportPeriod
 
 
 @dataclass(frozen=True)

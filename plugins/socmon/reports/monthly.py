@@ -14,10 +14,10 @@ from openpyxl.utils import get_column_letter
 from psycopg import sql
 from psycopg.rows import dict_row
 
+from socmon.period import MOSCOW, ReportPeriod, report_period
 from socmon.reports import labels_ru
 from socmon.reports.figures import Figures, figures_for, overall_figures
 from socmon.reports.model import Incident
-from socmon.reports.period import MOSCOW, ReportPeriod, report_period
 from socmon.reports.queries import fetch_incidents
 from socmon.reports.svg import Series, bar_chart
 from socmon.reports.templating import Provenance, current_provenance, render

@@ -8,9 +8,9 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
+from socmon.period import ReportPeriod
 from socmon.reports import labels_ru
 from socmon.reports.model import AccountCompliance, AccountFailure, Incident
-from socmon.reports.period import ReportPeriod
 from socmon.warehouse import server
 
 INCIDENT_COLUMNS = (

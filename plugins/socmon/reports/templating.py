@@ -11,8 +11,8 @@ from typing import Any
 import jinja2
 from psycopg import sql
 
+from socmon.period import MOSCOW
 from socmon.reports import labels_ru
-from socmon.reports.period import MOSCOW
 from socmon.warehouse import server
 
 

@@ -9,9 +9,9 @@ from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 from psycopg import sql
 
+from socmon.period import ReportPeriod
 from socmon.reports import labels_ru
 from socmon.reports.model import ComplianceChange, Report
-from socmon.reports.period import ReportPeriod
 from socmon.warehouse import server
 
 SHEET = "Изменения за неделю"

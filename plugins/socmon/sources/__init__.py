@@ -12,10 +12,10 @@ from datetime import datetime
 
 from socmon.constants import MOSCOW, PLATFORMS
 from socmon.sources.base import Extractor, Source, SourceDeferred
+from socmon.sources.quota import restore_quota_stops, save_quota_stops
 from socmon.warehouse import server
 from socmon.warehouse.cursors import read_cursors, read_open_threads, record_error, save_cursor
 from socmon.warehouse.loader import LoadResult, load_records
-from socmon.warehouse.quota import restore_quota_stops, save_quota_stops
 
 log = logging.getLogger(__name__)
 

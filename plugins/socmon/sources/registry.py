@@ -65,8 +65,8 @@ def print_sources() -> None:
     """`socmon sources list`: each source with its cursors, last success and last error; then the daily
     limits in force (the quota state of each token)."""
     from socmon.constants import MOSCOW
+    from socmon.sources.quota import quota_stops_in_force
     from socmon.warehouse import server
-    from socmon.warehouse.quota import quota_stops_in_force
 
     with server.connect("loader") as conn:
         rows = conn.execute(

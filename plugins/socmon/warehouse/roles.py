@@ -14,7 +14,7 @@ import psycopg
 from psycopg import sql
 
 from socmon.config import settings
-from socmon.warehouse.server import OWNER, ROLES, WarehouseError, pseudonym_key
+from socmon.warehouse.credentials import OWNER, ROLES, WarehouseError, pseudonym_key
 
 LOADER, TRANSFORM, BI = ROLES["loader"], ROLES["transform"], ROLES["bi"]
 TRANSFORM_SCHEMAS = ("staging", "intermediate", "marts", "snapshots")

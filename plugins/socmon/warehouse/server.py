@@ -9,11 +9,9 @@ and `.socmon/pg` links to it.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import pwd
-import secrets
 import shutil
 import subprocess
 import time
@@ -24,20 +22,28 @@ from urllib.parse import quote
 import psycopg
 
 from socmon.config import settings
+from socmon.warehouse.credentials import (
+    OWNER,
+    ROLES,
+    WarehouseError,
+    _ensure_credentials,
+    _write_secret_file,
+    credentials,
+    password,
+    pseudonym_key,
+)
+from socmon.warehouse.roles import ensure_database
+
+__all__ = [  # the roles and secrets, re-exported for `server.credentials()` and the like
+    "OWNER",
+    "ROLES",
+    "WarehouseError",
+    "credentials",
+    "password",
+    "pseudonym_key",
+]
 
 log = logging.getLogger(__name__)
-
-OWNER = "socmon"
-ROLES = {
-    "admin": OWNER,
-    "loader": "socmon_loader",
-    "transform": "socmon_transform",
-    "bi": "socmon_bi",
-}
-
-
-class WarehouseError(RuntimeError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -94,72 +100,6 @@ def cluster() -> Cluster:
 def _run(cl: Cluster, args: list[str], **kwargs) -> subprocess.CompletedProcess:
     cmd = ["runuser", "-u", cl.run_as, "--", *args] if cl.run_as else args
     return subprocess.run(cmd, capture_output=True, text=True, **kwargs)
-
-
-def _credentials_file() -> Path:
-    return settings().state_dir / "credentials.json"
-
-
-PSEUDONYM_KEY_VARIABLE = "SOCMON_PSEUDONYM_KEY"
-
-
-def _write_secret_file(path: Path, text: str) -> None:
-    """Write a file only its owner can read, 0600 from its creation (never briefly world-readable)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    path.chmod(0o600)
-
-
-def pseudonym_key(creds: dict[str, str] | None = None) -> str:
-    """The secret of the author pseudonyms (HMAC-SHA-256): SOCMON_PSEUDONYM_KEY, or the one `socmon db up`
-    generated into the embedded cluster's credentials file. Only `db up`/`db init` need it: they store it
-    in the warehouse (ops.pseudonym_key, the owner's), where dbt's ops.pseudonym() reads it."""
-    key = os.environ.get(PSEUDONYM_KEY_VARIABLE) or (creds or {}).get("pseudonym_key")
-    if not key and _credentials_file().exists():
-        key = json.loads(_credentials_file().read_text()).get("pseudonym_key")
-    if not key or len(key) < 16:
-        raise WarehouseError(
-            f"No pseudonym key: set {PSEUDONYM_KEY_VARIABLE} to a long random secret (16 characters or "
-            "more, the same for the life of the warehouse), or run `socmon db up` for the embedded one, "
-            "which generates one. socmon does not pseudonymise authors without it."
-        )
-    return key
-
-
-def password(user: str) -> str:
-    """One role's password: from `.socmon/credentials.json` for the embedded cluster, or from its
-    SOCMON_PG_PASSWORD__<ROLE> variable (e.g. SOCMON_PG_PASSWORD__SOCMON_BI) for an external server.
-    A process needs only the variable of the role it connects as."""
-    path = _credentials_file()
-    if path.exists():
-        stored = json.loads(path.read_text())
-        if stored.get(user):
-            return str(stored[user])
-    variable = f"SOCMON_PG_PASSWORD__{user.upper()}"
-    if os.environ.get(variable):
-        return os.environ[variable]
-    raise WarehouseError(
-        f"No password for the warehouse role {user}: set {variable}, or run `socmon db up` for the embedded "
-        "warehouse"
-    )
-
-
-def credentials() -> dict[str, str]:
-    """Every role's password: only `socmon db init` (which sets them) and the bootstrap need them all."""
-    return {role: password(role) for role in ROLES.values()}
-
-
-def _ensure_credentials() -> dict[str, str]:
-    path = _credentials_file()
-    creds = json.loads(path.read_text()) if path.exists() else {}
-    wanted = {role: secrets.token_urlsafe(18) for role in ROLES.values()}
-    wanted["pseudonym_key"] = os.environ.get(PSEUDONYM_KEY_VARIABLE) or secrets.token_urlsafe(48)
-    if not path.exists() or wanted.keys() - creds.keys():
-        creds = {**wanted, **creds}
-        _write_secret_file(path, json.dumps(creds, indent=2))
-    return creds
 
 
 def url(role: str = "admin") -> str:
@@ -265,8 +205,6 @@ def up() -> str:
             tail = cl.log_file.read_text()[-2000:] if cl.log_file.exists() else ""
             raise WarehouseError(f"Postgres did not start:\n{result.stderr}\n{tail}")
     _wait_until_ready()
-    from socmon.warehouse.roles import ensure_database
-
     ensure_database(creds)
     return where()
 
