@@ -1,4 +1,4 @@
-{#- The keys and addresses of messages, built here only (DESIGN.md, "source_message_key"):
+{#- The keys and addresses of messages, built here only (docs/ARCHITECTURE.md, "Public contracts"):
     - `vk:wall<owner_id>_<post_id>`, `vk:comment<owner_id>_<post_id>_<comment_id>`;
     - `telegram:<peer_id>/<message_id>`, with the bare id of the channel or discussion group;
     - `ok:topic/<topic_id>`, `ok:comment/<topic_id>/<comment_id>`.

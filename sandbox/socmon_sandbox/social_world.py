@@ -824,7 +824,7 @@ def _ms(moment: datetime) -> int:
 
 
 def _key(draft: _Draft) -> str:
-    """The draft's `source_message_key` (DESIGN.md, "Public contracts")."""
+    """The draft's `source_message_key` (docs/ARCHITECTURE.md, "Public contracts")."""
     if draft.home.platform == "telegram":
         return f"telegram:{draft.peer_id}/{draft.item_id}"
     if draft.post is None:
