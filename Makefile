@@ -50,7 +50,7 @@ eval: setup
 	@PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/socmon eval
 
 lint: venv
-	@$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	@$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
 
 lock:
 	uv pip compile requirements/requirements.in --python-version 3.11 -o $(LOCK)

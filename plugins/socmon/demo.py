@@ -109,7 +109,7 @@ def _raw_counts() -> str:
     counts = {}
     with server.connect("admin") as conn:
         for table in ("vk_posts", "vk_comments", "ok_topics", "ok_comments", "telegram_messages", "rejected"):
-            counts[table] = conn.execute(f"select count(*) from raw.{table}").fetchone()[0]
+            counts[table] = conn.execute(f"select count(*) from raw.{table}").fetchall()[0][0]
     return (
         "raw holds VK {vk_posts} posts + {vk_comments} comments, OK {ok_topics} topics + {ok_comments}"
         " comments, Telegram {telegram_messages} messages; {rejected} records rejected".format(**counts)
@@ -122,7 +122,7 @@ def _print_summary(report_day) -> None:
     with server.connect("bi") as conn:
         messages, incidents = conn.execute(
             "select count(*), count(*) filter (where is_incident) from marts.fct_messages_classified"
-        ).fetchone()
+        ).fetchall()[0]
         print(f"Messages read: {messages}; incidents: {incidents}")
         print("\nIncidents per responsible body and SLA status:")
         rows = conn.execute(

@@ -119,7 +119,7 @@ Record = tuple[str, str, dict[str, Any], str | None]  # raw table, source id, pa
 
 def _vk_records(message: LabelledMessage, number: int, community: int) -> list[Record]:
     at = _published_at(message, number)
-    if message.author == "official":
+    if message.author == "official" and message.author_id is not None:  # checked when the set is read
         from_id = message.author_id
     elif message.author == "community":
         from_id = community
@@ -132,7 +132,7 @@ def _vk_records(message: LabelledMessage, number: int, community: int) -> list[R
     thread_post = _vk_post(
         community, number + THREAD_POST_OFFSET, community, at - timedelta(seconds=30), _thread_text(message)
     )
-    comment = {
+    comment: dict[str, Any] = {
         "id": number,
         "owner_id": community,
         "post_id": number + THREAD_POST_OFFSET,

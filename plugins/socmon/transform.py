@@ -185,7 +185,7 @@ def _record_start(args: Sequence[str], as_of_at: str | None) -> TransformRun:
                 _instant(as_of_at),
                 _invoker(),
             ],
-        ).fetchone()
+        ).fetchall()[0]
     log.info("transform run %s started; raw loaded up to %s", run_id, cutoff)
     return TransformRun(run_id, started_at, cutoff)
 

@@ -140,4 +140,4 @@ def alerting_start(first_start: datetime) -> datetime:
             " select %s where not exists (select from ops.alert_state)",
             [first_start],
         )
-        return conn.execute("select min(started_from) from ops.alert_state").fetchone()[0]
+        return conn.execute("select min(started_from) from ops.alert_state").fetchall()[0][0]

@@ -58,12 +58,12 @@ def current_provenance(schema: str = "marts") -> Provenance:
             sql.SQL("select string_agg(distinct rule_version, ', ') from {}").format(
                 sql.Identifier(schema, "fct_incidents")
             )
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         cutoff = conn.execute(
             sql.SQL("select max(loaded_at) from {}").format(sql.Identifier(schema, "fct_messages_classified"))
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         gate = None
-        if conn.execute("select to_regclass('ops.gate_runs') is not null").fetchone()[0]:
+        if conn.execute("select to_regclass('ops.gate_runs') is not null").fetchall()[0][0]:
             gate = conn.execute(
                 "select run_at, success, expectations, tables from ops.gate_runs"
                 " where schema_name = %s order by run_at desc limit 1",

@@ -32,7 +32,7 @@ def fetch_compliance_changes(period: ReportPeriod, schema: str = "marts") -> tup
     with server.connect("admin") as conn:
         if not conn.execute(
             "select to_regclass(%s) is not null", [f"{schema}.mart_account_compliance_weekly"]
-        ).fetchone()[0]:
+        ).fetchall()[0][0]:
             return ()
         rows = conn.execute(query, [period.first_day]).fetchall()
     return tuple(

@@ -167,10 +167,10 @@ class _JsonStream:
                 error = "nested too deeply to parse"
             except ValueError as exc:  # an integer of more than 4,300 digits, NaN
                 error = f"not JSON: {exc}"
-            end = _end_of_value(text, pos) if error else None
-            if end is not None:
-                self._pos = end
-                return Element(text[pos:end], error=error)
+            skipped_to = _end_of_value(text, pos) if error else None
+            if skipped_to is not None:
+                self._pos = skipped_to
+                return Element(text[pos:skipped_to], error=error)
             if len(text) - pos > MAX_ITEM_CHARS:
                 reason = f"an item longer than {MAX_ITEM_CHARS} characters, or never closed"
                 raise _Damaged(self.offset(), reason)
@@ -422,7 +422,7 @@ def _ingest_file(
 ) -> LoadResult:
     source_id, load_id = f"file:{path.name}", f"file:{path.name}#{uuid.uuid4().hex[:8]}"
     size_mb = path.stat().st_size >> 20
-    result, damage = LoadResult(), []
+    result, damage = LoadResult(), list[tuple[int, str, Any]]()  # (byte offset, reason, the text there)
     batches: dict[str, list[Any]] = {}
     items, next_progress = 0, PROGRESS_EVERY_BYTES
     with path.open("rb") as file:

@@ -41,7 +41,7 @@ class QuarantinedRecord:
 
 def quarantined_records(conn: psycopg.Connection, since: datetime | None = None) -> list[QuarantinedRecord]:
     """Both quarantines, newest first. Staging's is there once `socmon transform` has built it."""
-    staged = conn.execute("select to_regclass('staging.stg_quarantined_rows') is not null").fetchone()[0]
+    staged = conn.execute("select to_regclass('staging.stg_quarantined_rows') is not null").fetchall()[0][0]
     query = _LOADER_QUERY + (f" union all {_STAGING_QUERY}" if staged else "") + " order by 1 desc, 6"
     params = {"since": since, "excerpt": EXCERPT_CHARS}
     return [QuarantinedRecord(*row) for row in conn.execute(query, params)]

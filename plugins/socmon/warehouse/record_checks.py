@@ -16,7 +16,7 @@ and `a[].b` for a field of each element of a list.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
@@ -62,7 +62,8 @@ def integer(low: int, high: int, what: str) -> Check:
 BIGINT = integer(*INT64_RANGE, "a 64-bit integer")
 INT = integer(*INT32_RANGE, "a 32-bit integer")
 UNIX_TIME = integer(*UNIX_SECONDS_RANGE, "a Unix time in seconds")
-UNIX_TIME_MS = integer(*(1000 * bound for bound in UNIX_SECONDS_RANGE), "a Unix time in milliseconds")
+_MS_LOW, _MS_HIGH = (1000 * bound for bound in UNIX_SECONDS_RANGE)
+UNIX_TIME_MS = integer(_MS_LOW, _MS_HIGH, "a Unix time in milliseconds")
 
 _BOOLEAN_WORDS = {"true", "false", "t", "f", "1", "0", "yes", "no", "y", "n", "on", "off"}
 
@@ -141,6 +142,7 @@ class RecordSpec:
         """The record's key; raises BadRecord naming the first field that does not fit."""
         key = self.key_of(payload)
         for path, parent, name, check, required in self._rules:
+            values: Sequence[tuple[str, Any]]
             if name is None:  # a field of each item of a list: the general walk
                 values = _values_at(payload, path)
             elif parent is None:  # a field of the record (most fields: the loader's hot path)
@@ -171,6 +173,8 @@ class RecordSpec:
         rules = []
         for path, rule in self.fields.items():
             parts = path.split(".")
+            parent: str | None
+            name: str | None
             parent, name = (None, parts[0]) if len(parts) == 1 else (parts[0], parts[1])
             if len(parts) > 2 or "[]" in path:
                 parent, name = None, None

@@ -17,6 +17,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import psycopg
@@ -130,8 +131,9 @@ def connection_params(role: str = "admin") -> dict[str, str | int]:
     }
 
 
-def connect(role: str = "admin", **kwargs) -> psycopg.Connection:
-    return psycopg.connect(**connection_params(role), **kwargs)
+def connect(role: str = "admin", **kwargs: Any) -> psycopg.Connection:
+    params: dict[str, Any] = {**connection_params(role), **kwargs}
+    return psycopg.connect(**params)
 
 
 def is_running() -> bool:
