@@ -1,4 +1,4 @@
-{{ config(severity='warn') }}
+{{ config(severity='warn', tags=['daily']) }}
 
 {#- Deadlines fall up to about two weeks after a message (7 working days after an intermediate answer).
     Warns when the working calendar ends less than 60 days after as_of_at: regenerate it

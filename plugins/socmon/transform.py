@@ -4,10 +4,17 @@ One build at a time: every dbt command that writes takes the warehouse's advisor
 runs it (the DAG, the CLI, the demo, the tests); a second one logs who holds it and waits. Each such
 run is recorded in `ops.transform_runs` with the latest raw `loaded_at` it saw (its data cut-off), so
 the publish gate can tell whether the marts cover the period it reports.
+
+A cycle's build (`build()` without a selection) keeps dbt's fixed cost small: one parse (partial, from
+target/partial_parse.msgpack, kept between runs) serves every command of the run; seeds are loaded only
+when their files changed since they were last loaded (`sync_seeds`, a hash per seed in ops.seed_loads);
+the whole-table data tests (tag `daily`) are left to the daily gate (`run_daily_tests`); dbt's unit
+tests, which test the code and not the data, run in the first cycle after the code changed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -31,6 +38,21 @@ log = logging.getLogger(__name__)
 WAREHOUSE_LOCK_KEY = 0x50C_D87_B11D
 # dbt commands that read only: they neither wait for the lock nor are recorded
 READ_ONLY_COMMANDS = frozenset({"compile", "debug", "deps", "docs", "list", "ls", "parse", "show", "source"})
+# what a cycle's build leaves out: the seeds (sync_seeds loads the changed ones) and the whole-table
+# data tests (the daily gate runs them)
+# (excluding resource_type:seed also leaves out the seeds' tests, which --exclude-resource-type keeps)
+CYCLE_EXCLUDES = ["--exclude", "resource_type:seed", "tag:daily"]
+DAILY_TESTS = ["test", "--select", "tag:daily"]
+
+# the row of ops.seed_loads that holds the hash of the code whose unit tests last passed in a cycle
+CODE_ROW = "(code)"
+CREATE_SEED_LOADS_TABLE = """
+create table if not exists ops.seed_loads (
+    seed       text        primary key,
+    file_hash  text        not null,
+    loaded_at  timestamptz not null default clock_timestamp()
+)
+"""
 
 CREATE_RUNS_TABLE = """
 create table if not exists ops.transform_runs (
@@ -70,34 +92,168 @@ def run_dbt(args: Sequence[str], dbt_vars: dict | None = None) -> None:
         _invoke_dbt(args, dbt_vars)
         return
     with warehouse_lock(f"dbt {args[0]}"):
-        run = _record_start(args, (dbt_vars or {}).get("as_of_at"))
-        try:
-            _invoke_dbt(args, dbt_vars)
-        except BaseException as failure:
-            _record_finish(run, success=False, error=str(failure))
-            raise
-        _record_finish(run, success=True)
+        _recorded(args, dbt_vars)
 
 
 def build(select: str | None = None, full_refresh: bool = False, dbt_vars: dict | None = None) -> None:
+    """`dbt build`. Without a selection, a cycle: the changed seeds (all of them on a full refresh),
+    then every model and snapshot with the data tests that are not `daily`, and the unit tests when the
+    code changed since the last cycle that passed them; all under one hold of the lock."""
     args = ["build"]
     if select:
         args += ["--select", select]
     if full_refresh:
         args.append("--full-refresh")
-    run_dbt(args, dbt_vars)
+    if select:
+        run_dbt(args, dbt_vars)
+        return
+    with warehouse_lock("dbt build"):
+        manifest = _parse(dbt_vars)
+        sync_seeds(dbt_vars, reload_all=full_refresh, manifest=manifest)
+        code = code_hash()
+        with server.connect("admin", autocommit=True) as conn:
+            tested = _tested_code(conn)
+        unit_tests = ["--exclude-resource-type", "unit_test"] if code == tested else []
+        if code != tested:
+            log.info("the dbt project's code changed since the last cycle: its unit tests run")
+        _recorded([*args, *CYCLE_EXCLUDES, *unit_tests], dbt_vars, manifest)
+        with server.connect("admin", autocommit=True) as conn:
+            _record_tested_code(conn, code)
 
 
-def _invoke_dbt(args: Sequence[str], dbt_vars: dict | None) -> None:
-    from dbt.cli.main import dbtRunner
+def run_daily_tests(dbt_vars: dict | None = None) -> None:
+    """The whole-table data tests (tag `daily`) the cycle leaves out; the daily gate runs them."""
+    run_dbt(DAILY_TESTS, dbt_vars)
 
+
+def _recorded(args: Sequence[str], dbt_vars: dict | None, manifest=None) -> None:
+    """Invoke dbt with a row in ops.transform_runs; the caller holds the lock."""
+    run = _record_start(args, (dbt_vars or {}).get("as_of_at"))
+    try:
+        _invoke_dbt(args, dbt_vars, manifest)
+    except BaseException as failure:
+        _record_finish(run, success=False, error=str(failure))
+        raise
+    _record_finish(run, success=True)
+
+
+# ---- seeds: loaded when their files change ----
+
+
+def seed_files() -> dict[str, str]:
+    """Each seed's name and the hash of what loading it depends on: its CSV and the seeds' YAML
+    (column types, tests). A seed is named after its file, as dbt names it."""
+    folder = settings().dbt_project_dir / "seeds"
+    properties = hashlib.sha256()
+    for path in sorted(folder.rglob("*.yml")):
+        properties.update(path.read_bytes())
+    return {
+        path.stem: hashlib.sha256(properties.digest() + path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*.csv"))
+    }
+
+
+def changed_seeds(conn: psycopg.Connection, files: dict[str, str]) -> list[str]:
+    """Seeds whose file hash differs from the one last loaded, or whose table is missing."""
+    ensure_seed_loads_table(conn)
+    loaded = dict(conn.execute("select seed, file_hash from ops.seed_loads").fetchall())
+    tables = {
+        name
+        for (name,) in conn.execute(
+            "select table_name from information_schema.tables where table_schema = 'staging'"
+        ).fetchall()
+    }
+    return [seed for seed, digest in files.items() if loaded.get(seed) != digest or seed not in tables]
+
+
+def sync_seeds(dbt_vars: dict | None = None, reload_all: bool = False, manifest=None) -> list[str]:
+    """Reload the seeds whose files changed (or every seed), with their tests; returns their names.
+
+    Each changed seed is recreated (the seeds' `+full_refresh`), so a new column set loads too. The
+    caller holds the warehouse lock. Nothing changed: no dbt command runs at all.
+    """
+    files = seed_files()
+    with server.connect("admin", autocommit=True) as conn:
+        changed = list(files) if reload_all else changed_seeds(conn, files)
+    if not changed:
+        log.info("seeds unchanged: none reloaded")
+        return []
+    log.info("seeds to reload: %s", ", ".join(changed))
+    _recorded(["build", "--select", *changed, "--exclude", "tag:daily"], dbt_vars, manifest)
+    with server.connect("admin", autocommit=True) as conn, conn.transaction():
+        for seed in changed:
+            conn.execute(
+                "insert into ops.seed_loads (seed, file_hash) values (%s, %s)"
+                " on conflict (seed) do update set file_hash = excluded.file_hash,"
+                " loaded_at = clock_timestamp()",
+                [seed, files[seed]],
+            )
+    return changed
+
+
+def ensure_seed_loads_table(conn: psycopg.Connection) -> None:
+    conn.execute("create schema if not exists ops")
+    conn.execute(CREATE_SEED_LOADS_TABLE)
+
+
+# ---- unit tests: run when the code changes ----
+
+
+def code_hash() -> str:
+    """The hash of the dbt project's code (models, macros, snapshots, tests, dbt_project.yml)."""
+    project = settings().dbt_project_dir
+    digest = hashlib.sha256()
+    files = [project / "dbt_project.yml"]
+    for folder in ("models", "macros", "snapshots", "tests"):
+        files += sorted(p for p in (project / folder).rglob("*") if p.is_file())
+    for path in files:
+        digest.update(str(path.relative_to(project)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _tested_code(conn: psycopg.Connection) -> str | None:
+    """The code hash of the last cycle that ran the unit tests and succeeded (a '(code)' row)."""
+    ensure_seed_loads_table(conn)
+    row = conn.execute("select file_hash from ops.seed_loads where seed = %s", [CODE_ROW]).fetchone()
+    return row[0] if row else None
+
+
+def _record_tested_code(conn: psycopg.Connection, code: str) -> None:
+    conn.execute(
+        "insert into ops.seed_loads (seed, file_hash) values (%s, %s) on conflict (seed) do update"
+        " set file_hash = excluded.file_hash, loaded_at = clock_timestamp()",
+        [CODE_ROW, code],
+    )
+
+
+def _cli_args(args: Sequence[str], dbt_vars: dict | None) -> list[str]:
     project = settings().dbt_project_dir
     os.environ.update(dbt_environment())
     cli_args = [*args, "--project-dir", str(project), "--profiles-dir", str(project)]
     if dbt_vars:
         cli_args += ["--vars", json.dumps(dbt_vars)]
+    return cli_args
+
+
+def _parse(dbt_vars: dict | None):
+    """dbt's manifest, parsed once for the commands of a run. Partial parsing reuses
+    target/partial_parse.msgpack while the project's files, vars and profile stay the same."""
+    from dbt.cli.main import dbtRunner
+
+    started = time.monotonic()
+    result = dbtRunner().invoke(_cli_args(["parse"], dbt_vars))
+    if not result.success:
+        raise RuntimeError(f"dbt parse failed: {result.exception or 'see the dbt log above'}")
+    log.info("dbt parse %.1f s", time.monotonic() - started)
+    return result.result
+
+
+def _invoke_dbt(args: Sequence[str], dbt_vars: dict | None, manifest=None) -> None:
+    from dbt.cli.main import dbtRunner
+
+    cli_args = _cli_args(args, dbt_vars)
     log.info("dbt %s", " ".join(args))
-    result = dbtRunner().invoke(cli_args)
+    result = dbtRunner(manifest=manifest).invoke(cli_args)
     if not result.success:
         raise RuntimeError(f"dbt {' '.join(args)} failed: {result.exception or 'see the dbt log above'}")
 

@@ -35,10 +35,14 @@ RESULT_FORMAT = {"result_format": "COMPLETE", "partial_unexpected_count": 20}
 Target = tuple[Any, str]  # (expectations.SuiteEntry, schema)
 
 
-def run_gate(schema: str = "marts", period: ReportPeriod | None = None) -> GateResult:
+def run_gate(
+    schema: str = "marts", period: ReportPeriod | None = None, whole_table_tests: bool = False
+) -> GateResult:
     """Validate every registered table in `schema` (entries may name their own schema).
 
-    With a period: also the checks of that period's rows, and the freshness of the marts for it.
+    With a period: also the checks of that period's rows, and the freshness of the marts for it. With
+    whole_table_tests (the scheduled publications): also dbt's data tests tagged `daily`, which the
+    10-minute cycles leave out.
     """
     started = time.monotonic()
     _quiet_great_expectations()
@@ -48,6 +52,8 @@ def run_gate(schema: str = "marts", period: ReportPeriod | None = None) -> GateR
     failures = []
     if period is not None:
         failures.extend(freshness_failures(period, settings().extraction_lag))
+    if whole_table_tests:
+        failures.extend(_daily_dbt_tests())
     failures.extend(
         f"{entry.table}: table {table_schema}.{entry.table} is missing (has `socmon transform` run?)"
         for entry, table_schema in missing
@@ -74,6 +80,17 @@ def run_gate(schema: str = "marts", period: ReportPeriod | None = None) -> GateR
         for failure in failures:
             log.warning("  %s", failure)
     return result
+
+
+def _daily_dbt_tests() -> list[str]:
+    """dbt's whole-table data tests (tag `daily`); one line when any fails (dbt's log names them)."""
+    from socmon.transform import run_daily_tests
+
+    try:
+        run_daily_tests()
+    except RuntimeError as failed:
+        return [f"dbt data tests: {failed}"]
+    return []
 
 
 def _quarantined(period: ReportPeriod | None) -> dict[str, int]:

@@ -71,7 +71,7 @@ def publish(period: str, day: date, conn_id: str = DEFAULT_CONN_ID) -> Outcome:
     from socmon.reports.export import export_period
 
     covered = report_period(period, day)
-    gate = run_gate(period=covered)
+    gate = run_gate(period=covered, whole_table_tests=True)
     if not gate.success:
         return send_hold_notice(covered, gate.failures, conn_id)
     return deliver_reports(covered, export_period(period, day), conn_id)
@@ -83,7 +83,7 @@ def gate_or_hold(period: str, run_day: date, conn_id: str = DEFAULT_CONN_ID) -> 
     from socmon.quality.gate import run_gate
 
     covered = previous_period(period, run_day)
-    gate = run_gate(period=covered)
+    gate = run_gate(period=covered, whole_table_tests=True)
     if gate.success:
         return None
     if delivery_configured(conn_id):
