@@ -1,9 +1,10 @@
-"""Hourly extraction of every registered source into raw (see plugins/socmon/sources).
+"""Extraction of every registered source into raw, every 10 minutes (see plugins/socmon/sources).
 
 Each platform's sources are read in batches by mapped tasks, in a pool per platform so that parallel
 tasks cannot exceed the platform's rate limit together. The window is the data interval; to backfill
 or replay a range, trigger with params `window_start`/`window_end` (ISO timestamps). Re-reading a
-window loads nothing twice.
+window loads nothing twice. The cycle is SOCMON_EXTRACT_EVERY_MINUTES (default 10); a run that overlaps
+the next waits for it (max_active_runs=1), and one still running after a cycle is a deadline alert.
 """
 
 import pendulum
@@ -11,13 +12,15 @@ from airflow.sdk import Param, dag, task
 
 from socmon.assets import RAW_MESSAGES
 from socmon.constants import PLATFORMS, TIME_ZONE
+from socmon.cycle import cycle_deadline, extract_schedule
 
 
 @dag(
-    schedule="@hourly",
+    schedule=extract_schedule(),
     start_date=pendulum.datetime(2026, 1, 1, tz=TIME_ZONE),
     catchup=False,
     max_active_runs=1,
+    deadline=cycle_deadline(),
     default_args={"retries": 2, "retry_delay": pendulum.duration(minutes=2)},
     params={
         "window_start": Param(None, type=["null", "string"], description="ISO start of a backfill window"),

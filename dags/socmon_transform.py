@@ -1,9 +1,15 @@
-"""dbt build of staging, classification and marts, whenever extraction has loaded new raw data."""
+"""dbt build of staging, classification and marts, whenever extraction has loaded new raw data.
+
+A cycle's build: the seeds whose files changed, then the models and snapshots with the tests that are
+not `daily` (plugins/socmon/transform.py). Runs wait for each other (max_active_runs=1 and the build
+lock); one still running a cycle after it was queued is a deadline alert.
+"""
 
 import pendulum
 from airflow.sdk import dag, task
 
 from socmon.assets import MARTS, RAW_MESSAGES
+from socmon.cycle import cycle_deadline
 from socmon.timezone import TIME_ZONE
 
 
@@ -12,6 +18,7 @@ from socmon.timezone import TIME_ZONE
     start_date=pendulum.datetime(2026, 1, 1, tz=TIME_ZONE),
     catchup=False,
     max_active_runs=1,
+    deadline=cycle_deadline(),
     default_args={"retries": 2, "retry_delay": pendulum.duration(minutes=2)},
     tags=["socmon", "transform", "dbt"],
 )

@@ -27,8 +27,10 @@ class Settings:
     database: str
     out_dir: Path
     sandbox_port: int
-    # how long after a moment extraction has surely loaded what was published before it (hourly runs)
+    # how long after a moment extraction has surely loaded what was published before it
     extraction_lag: timedelta
+    # the cycle: socmon_extract runs this often, and each run's new raw data triggers a transform
+    extract_every: timedelta
 
     @property
     def dbt_project_dir(self) -> Path:
@@ -54,7 +56,9 @@ def settings() -> Settings:
         database=os.environ.get("SOCMON_PG_DATABASE", "socmon"),
         out_dir=Path(os.environ.get("SOCMON_OUT_DIR") or project_dir / "out"),
         sandbox_port=int(os.environ.get("SOCMON_SANDBOX_PORT", "8765")),
-        extraction_lag=timedelta(minutes=int(os.environ.get("SOCMON_EXTRACTION_LAG_MINUTES", "120"))),
+        # three 10-minute cycles: a run that failed and its retry have both had their turn
+        extraction_lag=timedelta(minutes=int(os.environ.get("SOCMON_EXTRACTION_LAG_MINUTES", "30"))),
+        extract_every=timedelta(minutes=float(os.environ.get("SOCMON_EXTRACT_EVERY_MINUTES", "10"))),
     )
 
 

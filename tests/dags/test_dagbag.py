@@ -66,12 +66,36 @@ def test_the_dags_are_chained_by_assets(dagbag):
     assert triggers == ["socmon://warehouse/raw/messages"]
 
 
+def test_the_cycle_is_ten_minutes_by_default_and_a_slow_run_is_a_deadline_alert(dagbag):
+    extract, transform = dagbag.dags["socmon_extract"], dagbag.dags["socmon_transform"]
+    assert (extract.timetable.delta.total_seconds(), extract.timetable.interval.total_seconds()) == (600, 600)
+    for dag in (extract, transform):
+        assert dag.max_active_runs == 1
+        (deadline,) = dag.deadline if isinstance(dag.deadline, list) else [dag.deadline]
+        assert deadline.interval.total_seconds() == 600
+        assert deadline.callback.path == "socmon.cycle.slow_cycle"
+
+
+def test_the_cycle_is_one_setting(monkeypatch):
+    from socmon.config import settings
+    from socmon.cycle import extract_schedule
+
+    monkeypatch.setenv("SOCMON_EXTRACT_EVERY_MINUTES", "5")
+    settings.cache_clear()
+    try:
+        schedule = extract_schedule()
+        assert (schedule.delta.total_seconds(), schedule.interval.total_seconds()) == (300, 300)
+    finally:
+        monkeypatch.undo()
+        settings.cache_clear()
+
+
 def test_heavy_imports_stay_inside_tasks():
     for path in DAGS_FOLDER.glob("*.py"):
         top_level = [line for line in path.read_text().splitlines() if line.startswith(("import ", "from "))]
         for line in top_level:
             assert line.split()[1].split(".")[0] in {"pendulum", "airflow", "socmon"}, f"{path.name}: {line}"
-            light = ("socmon.assets", "socmon.timezone")
+            light = ("socmon.assets", "socmon.timezone", "socmon.cycle")
             assert "socmon" not in line or any(m in line for m in light), f"{path.name}: {line}"
 
 
