@@ -10,6 +10,7 @@
             {'columns': ['evaluated_at']},
             {'columns': ['evaluated_run_at']},
             {'columns': ['published_at']},
+            {'columns': ['loaded_at']},
         ],
         pre_hook=["{{ delete_no_longer_incidents('evaluated_run_at') }}"],
     )

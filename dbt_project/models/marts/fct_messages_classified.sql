@@ -7,6 +7,7 @@
         indexes=[
             {'columns': ['source_message_key']},
             {'columns': ['classified_at']},
+            {'columns': ['loaded_at']},
         ],
     )
 }}

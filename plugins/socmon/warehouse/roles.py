@@ -86,6 +86,12 @@ def _grant(conn: psycopg.Connection, database: str) -> None:
         )
     )
     run("create schema if not exists ops")
+    # the transform reads its own record of runs (marts.mart_pipeline_latency)
+    from socmon.transform import ensure_runs_table
+
+    ensure_runs_table(conn)
+    run(sql.SQL("grant usage on schema ops to {}").format(i(TRANSFORM)))
+    run(sql.SQL("grant select on ops.transform_runs to {}").format(i(TRANSFORM)))
     run("create extension if not exists pg_trgm")
 
 
