@@ -9,7 +9,8 @@ which period is due. The clock only starts the run: its first task waits (resche
 worker slot) until the transform that covers the period has run, i.e. a complete `dbt build` that
 started after the period's end plus the extraction lag has succeeded and none has failed since; after
 `max_wait_hours` it fails, naming the period and the last build. The gate checks the same freshness
-(as every CLI export does), the period's rows and the whole tables; a failed gate sends the krai's
+(as every CLI export does), the period's rows and the whole tables, with dbt's data tests tagged `daily`
+that the 10-minute cycles leave out; a failed gate sends the krai's
 officers a hold notice and nothing else. Without an `smtp_default` connection the delivery is skipped
 and the reports stay in out/.
 """
@@ -37,7 +38,10 @@ def publication(period: str, dag_id: str, cron: str):
         start_date=pendulum.datetime(2026, 1, 1, tz=TIME_ZONE),
         catchup=False,
         default_args={"retries": 2, "retry_delay": pendulum.duration(minutes=5)},
-        params={"max_wait_hours": Param(6, type="number", description="how long to wait for fresh marts")},
+        params={
+            "max_wait_hours": Param(6, type="number", description="how long to wait for fresh marts"),
+            "whole_table_tests": Param(True, type="boolean", description="the gate runs dbt's daily tests"),
+        },
         tags=["socmon", "publish"],
     )
     def publish():
@@ -56,12 +60,13 @@ def publication(period: str, dag_id: str, cron: str):
             return PokeReturnValue(is_done=ready)
 
         @task
-        def quality_gate(logical_date=None) -> None:
+        def quality_gate(logical_date=None, params=None) -> None:
             from airflow.sdk.exceptions import AirflowFailException
 
             from socmon.reports.delivery import gate_or_hold
 
-            held = gate_or_hold(period, _run_day(logical_date))
+            day = _run_day(logical_date)
+            held = gate_or_hold(period, day, whole_table_tests=params["whole_table_tests"])
             if held:
                 raise AirflowFailException(held)  # a failed gate is not retried
 

@@ -49,7 +49,7 @@ def freshness_failures(period: ReportPeriod, extraction_lag: timedelta) -> list[
     what = f"stale marts for {period.kind} {period.key}"
     rule = (
         f"a complete `socmon transform` must have succeeded after {_msk(needed_after)}"
-        f" (the period's end plus the {_hours(extraction_lag)} extraction lag)"
+        f" (the period's end plus the {_duration(extraction_lag)} extraction lag)"
     )
     failures = []
     if last_good is None:
@@ -90,9 +90,9 @@ def _msk(moment: datetime) -> str:
     return moment.astimezone(MOSCOW).strftime("%Y-%m-%d %H:%M MSK")
 
 
-def _hours(lag: timedelta) -> str:
-    hours = lag.total_seconds() / 3600
-    return f"{hours:g} h"
+def _duration(lag: timedelta) -> str:
+    minutes = lag.total_seconds() / 60
+    return f"{minutes / 60:g} h" if minutes >= 60 else f"{minutes:g} min"
 
 
 class StaleMarts(RuntimeError):

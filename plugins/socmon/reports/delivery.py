@@ -71,19 +71,21 @@ def publish(period: str, day: date, conn_id: str = DEFAULT_CONN_ID) -> Outcome:
     from socmon.reports.export import export_period
 
     covered = report_period(period, day)
-    gate = run_gate(period=covered, whole_table_tests=True)
+    gate = run_gate(period=covered)
     if not gate.success:
         return send_hold_notice(covered, gate.failures, conn_id)
     return deliver_reports(covered, export_period(period, day), conn_id)
 
 
-def gate_or_hold(period: str, run_day: date, conn_id: str = DEFAULT_CONN_ID) -> str | None:
-    """The gate for a scheduled run's period; when it fails, the hold notice is sent (where delivery is
-    configured) and the reason returned."""
+def gate_or_hold(
+    period: str, run_day: date, conn_id: str = DEFAULT_CONN_ID, whole_table_tests: bool = True
+) -> str | None:
+    """The gate for a scheduled run's period, with dbt's whole-table tests (tag `daily`) unless told not
+    to; when it fails, the hold notice is sent (where delivery is configured) and the reason returned."""
     from socmon.quality.gate import run_gate
 
     covered = previous_period(period, run_day)
-    gate = run_gate(period=covered, whole_table_tests=True)
+    gate = run_gate(period=covered, whole_table_tests=whole_table_tests)
     if gate.success:
         return None
     if delivery_configured(conn_id):
