@@ -13,7 +13,8 @@ import logging
 import os
 from datetime import timedelta
 
-from airflow.sdk import AsyncCallback, DeadlineAlert, DeadlineReference
+from airflow.sdk.definitions.callback import AsyncCallback
+from airflow.sdk.definitions.deadline import DeadlineAlert, DeadlineReference
 from airflow.sdk.definitions.timetables.trigger import DeltaTriggerTimetable
 
 from socmon.config import settings

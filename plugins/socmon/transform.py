@@ -31,6 +31,7 @@ from psycopg import sql
 
 from socmon.config import settings
 from socmon.warehouse import server
+from socmon.warehouse.runs import ensure_runs_table
 
 log = logging.getLogger(__name__)
 
@@ -51,22 +52,6 @@ create table if not exists ops.seed_loads (
     seed       text        primary key,
     file_hash  text        not null,
     loaded_at  timestamptz not null default clock_timestamp()
-)
-"""
-
-CREATE_RUNS_TABLE = """
-create table if not exists ops.transform_runs (
-    run_id         bigint generated always as identity primary key,
-    command        text        not null,
-    selector       text,
-    full_refresh   boolean     not null,
-    started_at     timestamptz not null,
-    finished_at    timestamptz,
-    success        boolean,
-    data_cutoff_at timestamptz,
-    as_of_at       timestamptz,
-    invoked_by     text        not null,
-    error          text
 )
 """
 
@@ -156,7 +141,7 @@ def seed_files() -> dict[str, str]:
 def changed_seeds(conn: psycopg.Connection, files: dict[str, str]) -> list[str]:
     """Seeds whose file hash differs from the one last loaded, or whose table is missing."""
     ensure_seed_loads_table(conn)
-    loaded = dict(conn.execute("select seed, file_hash from ops.seed_loads").fetchall())
+    loaded: dict[str, str] = dict(conn.execute("select seed, file_hash from ops.seed_loads").fetchall())
     tables = {
         name
         for (name,) in conn.execute(
@@ -377,12 +362,6 @@ def _record_finish(run: TransformRun, success: bool, error: str | None = None) -
             )
     except psycopg.Error as exc:  # the build's own outcome matters more than its record
         log.error("could not record the end of transform run %s: %s", run.run_id, exc)
-
-
-def ensure_runs_table(conn: psycopg.Connection) -> None:
-    conn.execute("create schema if not exists ops")
-    conn.execute(CREATE_RUNS_TABLE)
-    conn.execute("alter table ops.transform_runs add column if not exists as_of_at timestamptz")
 
 
 def latest_raw_load(conn: psycopg.Connection) -> datetime | None:

@@ -15,6 +15,7 @@ from psycopg import sql
 
 from socmon.config import settings
 from socmon.warehouse.credentials import OWNER, ROLES, WarehouseError, pseudonym_key
+from socmon.warehouse.runs import ensure_runs_table
 
 LOADER, TRANSFORM, BI = ROLES["loader"], ROLES["transform"], ROLES["bi"]
 TRANSFORM_SCHEMAS = ("staging", "intermediate", "marts", "snapshots")
@@ -87,8 +88,6 @@ def _grant(conn: psycopg.Connection, database: str) -> None:
     )
     run("create schema if not exists ops")
     # the transform reads its own record of runs (marts.mart_pipeline_latency)
-    from socmon.transform import ensure_runs_table
-
     ensure_runs_table(conn)
     run(sql.SQL("grant usage on schema ops to {}").format(i(TRANSFORM)))
     run(sql.SQL("grant select on ops.transform_runs to {}").format(i(TRANSFORM)))
