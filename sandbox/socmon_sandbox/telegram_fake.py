@@ -6,7 +6,9 @@ semantics, and returns real `telethon.tl.types` objects:
 - `iter_messages(entity, limit, offset_date=, min_id=, max_id=, reverse=, reply_to=)`: an async
   generator, newest first unless `reverse`; `min_id`, `max_id` and `offset_date` are exclusive;
   `reply_to` lists a post's discussion replies. It fetches `page_size` messages per request, as
-  Telethon asks for at most 100 at a time;
+  Telethon asks for at most 100 at a time. Without an entity and with `search=`, it is Telegram's
+  messages.SearchGlobalRequest: the posts and replies of every chat (the account has joined them all)
+  whose text contains the words, newest first;
 - `get_entity`, `get_dialogs`, `connect`, `disconnect`, `is_user_authorized`;
 - `client(GetFullChannelRequest(...))` → `messages.ChatFull`, and
   `client(GetDiscussionMessageRequest(...))` → `messages.DiscussionMessage`.
@@ -83,7 +85,14 @@ class FakeTelegramClient:
         max_id: int = 0,
         reverse: bool = False,
         reply_to: int | None = None,
+        search: str | None = None,
     ) -> AsyncIterator[Message]:
+        if entity is None:
+            if not search:
+                raise ValueError("iter_messages needs an entity, or a search over all chats")
+            async for message in self._search_global(search, limit, offset_date):
+                yield message
+            return
         channel = self._channel(entity)
         channel_id = channel.entity.id
         if reply_to is None:
@@ -104,6 +113,28 @@ class FakeTelegramClient:
         for start in range(0, max(len(selected), 1), self.page_size):
             self._serve(request)
             for message in selected[start : start + self.page_size]:
+                yield message
+
+    async def _search_global(
+        self, search: str, limit: int | None, offset_date: datetime | None
+    ) -> AsyncIterator[Message]:
+        words = search.casefold()
+        found = [
+            message
+            for channel in self.channels.values()
+            for message in [
+                *channel.posts,
+                *(m for thread in channel.threads.values() for m in (thread.root, *thread.replies)),
+            ]
+            if words in (message.message or "").casefold()
+            and (offset_date is None or message.date < offset_date)
+        ]
+        found.sort(key=lambda m: (m.date, m.id), reverse=True)
+        if limit is not None:
+            found = found[:limit]
+        for start in range(0, max(len(found), 1), self.page_size):
+            self._serve(("SearchGlobal", search))
+            for message in found[start : start + self.page_size]:
                 yield message
 
     async def __call__(self, request: Any) -> Any:

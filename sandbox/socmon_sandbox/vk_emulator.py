@@ -138,7 +138,7 @@ class VkEmulator:
         self.host, self.port = host, port
         self.faults: deque[Fault] = deque()
         self.access_errors: dict[tuple[str, int], int] = {}
-        self._methods = _VkMethods(world)
+        self._methods = _VkMethods(world, self.access_errors)
         self._limiter = _RateLimiter(requests_per_second) if requests_per_second else None
         self._calls: Counter[str] = Counter()
         self._requests = 0
@@ -350,8 +350,9 @@ def _error_object(error: VkApiError, method: str, params: dict[str, str]) -> dic
 class _VkMethods:
     """wall.get, wall.getComments and groups.getById over the world (pure: no HTTP)."""
 
-    def __init__(self, world: World) -> None:
+    def __init__(self, world: World, access_errors: dict[tuple[str, int], int] | None = None) -> None:
         self.world = world
+        self.access_errors = access_errors if access_errors is not None else {}  # the emulator's, shared
         self._pinned_by_wall: dict[tuple[int, int], list[dict[str, Any]]] = {}
         self.group_ids_by_screen_name = {g["screen_name"]: gid for gid, g in world.vk_groups.items()}
         self.by_name: dict[str, Callable[[dict[str, str]], Any]] = {
@@ -444,8 +445,9 @@ class _VkMethods:
         return {"groups": groups, "profiles": []}
 
     def newsfeed_search(self, params: dict[str, str]) -> dict[str, Any]:
-        """Posts of every wall whose text contains `q` (any case), newest first, within [start_time,
-        end_time]; pages by `start_from`, the `next_from` of the previous page; only the first 1,000."""
+        """Posts of every open wall whose text contains `q` (any case), newest first, within [start_time,
+        end_time]; pages by `start_from`, the `next_from` of the previous page; only the first 1,000. As in
+        VK, a wall the caller may not read (`access_errors` on its wall.get) is not searched either."""
         query = params.get("q", "").casefold()
         start_time = _int_param(params, "start_time", default=0, minimum=0)
         end_time = _int_param(params, "end_time", default=2**31, minimum=0)
@@ -453,7 +455,8 @@ class _VkMethods:
         offset = int(params["start_from"]) if _is_integer(params.get("start_from", "")) else 0
         found = [
             post
-            for posts in self.world.vk_posts.values()
+            for owner_id, posts in self.world.vk_posts.items()
+            if ("wall.get", owner_id) not in self.access_errors
             for post in posts
             if start_time <= post["date"] <= end_time and query in post.get("text", "").casefold()
         ]

@@ -25,12 +25,12 @@ class SourceDeferred(RuntimeError):
 
 @dataclass(frozen=True)
 class Source:
-    """Something socmon reads: a monitored community or channel, or an official account."""
+    """Something socmon reads: a monitored community or channel, an official account, or a keyword search."""
 
-    source_id: str  # e.g. "vk:-100001"
+    source_id: str  # e.g. "vk:-100001", "vk:search:нет воды"
     platform: str  # vk | ok | telegram
-    kind: str  # community | official_account
-    external_id: str  # the platform's id: VK owner id, Telegram channel id, OK group id
+    kind: str  # community | official_account | query
+    external_id: str  # the platform's id (VK owner id, Telegram channel id, OK group id), or the query
     name_ru: str
     municipality_code: str | None = None
     body_code: str | None = None

@@ -7,10 +7,16 @@ official accounts. Edit them and the next run picks the change up.
 from __future__ import annotations
 
 import csv
+import logging
 from pathlib import Path
 
 from socmon.config import settings
 from socmon.sources.base import Source
+
+log = logging.getLogger(__name__)
+
+SEARCHABLE_PLATFORMS = ("vk", "telegram")
+"""OK offers applications no search of groups' topics: its rows in search_queries.csv are skipped."""
 
 
 def _rows(name: str, registry_dir: Path | None = None) -> list[dict[str, str]]:
@@ -47,8 +53,36 @@ def official_accounts(registry_dir: Path | None = None) -> list[Source]:
     ]
 
 
+def search_queries(registry_dir: Path | None = None) -> list[Source]:
+    """The active keyword searches, each a source of its own (`<platform>:search:<query>`, kind `query`,
+    the query text as `external_id`): its own cursor, its own errors."""
+    queries = []
+    for row in _rows("search_queries.csv", registry_dir):
+        if row["is_active"].strip().lower() != "true":
+            continue
+        if row["platform"] not in SEARCHABLE_PLATFORMS:
+            log.warning("search %r skipped: %s cannot be searched", row["query_ru"], row["platform"])
+            continue
+        queries.append(
+            Source(
+                source_id=f"{row['platform']}:search:{row['query_ru']}",
+                platform=row["platform"],
+                kind="query",
+                external_id=row["query_ru"],
+                name_ru=f"Поиск «{row['query_ru']}»",
+            )
+        )
+    return queries
+
+
 def due_sources(platform: str | None = None, registry_dir: Path | None = None) -> list[Source]:
-    sources = monitored_communities(registry_dir) + official_accounts(registry_dir)
+    """Every source of a run: the walls and channels first (a message both on a wall and found by a search
+    is then loaded from the wall), the searches last."""
+    sources = [
+        *monitored_communities(registry_dir),
+        *official_accounts(registry_dir),
+        *search_queries(registry_dir),
+    ]
     return [s for s in sources if platform in (None, s.platform)]
 
 

@@ -41,6 +41,7 @@ POSTS_METHOD = "iter_messages"  # cursor {"max_id": N}: the newest channel post 
 REFRESH_METHOD = "refresh_recent_posts"  # cursor {"day": D}: views and forwards are re-stored once a day
 THREADS_METHOD = "thread_replies"  # cursor {"stored_max_ids": {post id: newest reply stored}}
 CHANNEL_INFO_METHOD = "GetFullChannelRequest"  # cursor {"day": D}
+SEARCH_METHOD = "SearchGlobalRequest"  # cursor {"searched_until": unix time}
 
 T = TypeVar("T")
 
@@ -125,13 +126,24 @@ class TelegramChannelReader:
         replies = [m async for m in self.client.iter_messages(channel, reply_to=post_id)]
         return list(discussion.messages), replies
 
+    async def search(self, query: str, since: datetime, until: datetime) -> AsyncIterator[Message]:
+        """Messages containing `query` published in [since, until), newest first: Telethon's
+        `iter_messages` without an entity is messages.SearchGlobalRequest, which searches the channels and
+        groups the account has joined (a user account cannot search Telegram as a whole)."""
+        async for message in self.client.iter_messages(None, search=query, offset_date=until):
+            if message.date < since:
+                return
+            if message.date < until:
+                yield message
+
     async def channel_info(self, channel: Any) -> ChatFull:
         """GetFullChannelRequest: subscribers, description, linked discussion group, verification."""
         return await self.client(GetFullChannelRequest(channel=channel))
 
 
 class TelegramExtractor:
-    """Posts and discussion threads of Telegram channels, and the metadata of official channels.
+    """Posts and discussion threads of Telegram channels, the metadata of official channels, and keyword
+    searches (sources of kind `query`) over the chats the account has joined.
 
     `reader_factory` builds a fresh reader (and client) for each source, on the extractor's own event
     loop. A flood wait up to `flood_wait_threshold_seconds` is slept (with `sleep`) and retried; a longer
@@ -188,6 +200,9 @@ class TelegramExtractor:
     ) -> AsyncGenerator[Batch, None]:
         today = until.date().isoformat()
         async with self.reader_factory() as reader:
+            if source.kind == "query":
+                yield await self._search(reader, source, since, until, cursors)
+                return
             channel = await self._call(source, "channel lookup", lambda: reader.channel(source.external_id))
 
             new_ids: set[int] = set()
@@ -228,6 +243,25 @@ class TelegramExtractor:
                     method=CHANNEL_INFO_METHOD,
                     cursor={"day": today},
                 )
+
+    async def _search(
+        self,
+        reader: TelegramChannelReader,
+        source: Source,
+        since: datetime,
+        until: datetime,
+        cursors: dict[str, dict[str, Any]],
+    ) -> Batch:
+        """The messages a keyword search finds in the window, from where the last search stopped."""
+        searched_until = cursors.get(SEARCH_METHOD, {}).get("searched_until")
+        if searched_until is not None:  # a missed run leaves no gap
+            since = min(since, datetime.fromtimestamp(searched_until, since.tzinfo))
+        found = await self._call(
+            source, "search", lambda: _collect(reader.search(source.external_id, since, until))
+        )
+        cursor = {"searched_until": max(int(until.timestamp()), searched_until or 0)}
+        records = [message_payload(m) for m in found]
+        return Batch("telegram_messages", records, method=SEARCH_METHOD, cursor=cursor)
 
     async def _threads(
         self,
