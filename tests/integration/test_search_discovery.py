@@ -1,0 +1,127 @@
+"""Search finds what the registry does not: a complaint in a VK community nobody registered becomes an
+incident through `newsfeed.search` (seeds/registry/search_queries.csv), and its community a candidate
+for the registry (`marts.mart_candidate_communities`); a post both on a registered wall and found by the
+search is stored once.
+
+One generated sandbox day, plus a community outside the registry with one complaint, extracted through
+the real client and loader, then `dbt build +mart_candidate_communities fct_incidents`.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from socmon.period import MOSCOW
+from socmon.sources import extract_all
+from socmon.transform import run_dbt
+from socmon_sandbox import VkEmulator, generate_world
+
+pytestmark = pytest.mark.integration
+
+DAY = date(2026, 11, 24)
+UNTIL = datetime(2026, 11, 25, 0, 0, tzinfo=MOSCOW)
+AS_OF = datetime(2026, 11, 25, 0, 30, tzinfo=MOSCOW)
+REGISTERED = -100001  # Типичный Краснодар, in seeds/registry/monitored_communities.csv
+UNREGISTERED = -300001  # in no registry file
+COMPLAINT = (
+    "Третий день нет воды на улице Октябрьской в Тихорецке, дети без воды, в управляющей компании "
+    "трубку не берут. Когда дадут воду?"
+)
+ON_THE_REGISTERED_WALL = "Опять нет воды во дворе на улице Красной в Краснодаре, сколько можно терпеть?"
+
+
+def post_like(template: dict[str, Any], owner_id: int, post_id: int, at: datetime, text: str) -> dict:
+    post = copy.deepcopy(template)
+    post.update(id=post_id, owner_id=owner_id, from_id=731_000_001, date=int(at.timestamp()), text=text)
+    post["comments"]["count"] = 0
+    return post
+
+
+def put_on_wall(posts: list[dict[str, Any]], post: dict[str, Any]) -> None:
+    """A wall is newest first, its pinned post on top."""
+    at = next(i for i, p in enumerate(posts) if not p.get("is_pinned") and p["date"] < post["date"])
+    posts.insert(at, post)
+
+
+@pytest.fixture(scope="module")
+def found(warehouse, stamp_loads, tmp_path_factory) -> dict[str, Any]:
+    world = generate_world(DAY, 1)
+    template = world.vk_posts[REGISTERED][1]
+    unregistered = post_like(template, UNREGISTERED, 501, UNTIL - timedelta(hours=5), COMPLAINT)
+    world.vk_posts[UNREGISTERED] = [unregistered]
+    group = {"id": -UNREGISTERED, "name": "Тихорецк | Новости", "screen_name": "tikhoretsk_news"}
+    world.vk_groups[-UNREGISTERED] = {**world.vk_groups[-REGISTERED], **group}
+    on_wall = post_like(template, REGISTERED, 90_001, UNTIL - timedelta(hours=4), ON_THE_REGISTERED_WALL)
+    put_on_wall(world.vk_posts[REGISTERED], on_wall)
+
+    scratch = tmp_path_factory.mktemp("dbt")
+    with (
+        warehouse.connect("admin", autocommit=True) as admin,
+        VkEmulator(world) as vk,
+        pytest.MonkeyPatch.context() as env,
+    ):
+        env.setenv("SOCMON_VK_API_URL", vk.url)
+        env.setenv("SOCMON_VK_RPS", "100")
+        with stamp_loads(admin, UNTIL + timedelta(minutes=10)):
+            extract_all("vk", UNTIL - timedelta(days=1), UNTIL)
+        searches = vk.calls["newsfeed.search"]
+        run_dbt(
+            [
+                "build",
+                "--select",
+                "+mart_candidate_communities",
+                "fct_incidents",
+                "--exclude-resource-type",
+                "test",
+                "--exclude-resource-type",
+                "unit_test",
+                "--target-path",
+                str(scratch / "target"),
+                "--log-path",
+                str(scratch / "logs"),
+            ],
+            {"as_of_at": AS_OF.isoformat()},
+        )
+        raw_rows = admin.execute(
+            "select owner_id, post_id, source_id from raw.vk_posts"
+            " where (owner_id, post_id) in ((%s, %s), (%s, %s))",
+            [UNREGISTERED, 501, REGISTERED, 90_001],
+        ).fetchall()
+        incidents = dict(
+            admin.execute("select source_message_key, municipality_code from marts.fct_incidents").fetchall()
+        )
+        candidates = admin.execute(
+            "select community_key, week_start, incident_count, municipality_codes, last_seen_at,"
+            " suggested_registry_row from marts.mart_candidate_communities order by community_key"
+        ).fetchall()
+    return {"raw": raw_rows, "incidents": incidents, "candidates": candidates, "searches": searches}
+
+
+def test_a_complaint_outside_the_registry_becomes_an_incident_through_search(found) -> None:
+    assert found["searches"] > 0
+    assert (UNREGISTERED, 501, "vk:search:нет воды") in found["raw"]
+    assert found["incidents"][f"vk:wall{UNREGISTERED}_501"] == "tikhoretsky"  # named in the text
+
+
+def test_its_community_is_a_candidate_for_the_registry(found) -> None:
+    published = UNTIL - timedelta(hours=5)
+    assert found["candidates"] == [
+        (
+            f"vk:{UNREGISTERED}",
+            date(2026, 11, 23),  # the Monday of the week
+            1,
+            ["tikhoretsky"],
+            published,
+            f"vk:{UNREGISTERED},vk,{-UNREGISTERED},,,tikhoretsky",
+        )
+    ]  # the registered community, whose posts the search found too, is none
+
+
+def test_a_post_on_a_registered_wall_that_the_search_finds_too_is_stored_once(found) -> None:
+    on_wall = [row for row in found["raw"] if row[:2] == (REGISTERED, 90_001)]
+    assert on_wall == [(REGISTERED, 90_001, f"vk:{REGISTERED}")]  # read from the wall first
+    assert f"vk:wall{REGISTERED}_90001" in found["incidents"]
