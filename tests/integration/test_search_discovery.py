@@ -4,7 +4,8 @@ for the registry (`marts.mart_candidate_communities`); a post both on a register
 search is stored once.
 
 One generated sandbox day, plus a community outside the registry with one complaint, extracted through
-the real client and loader, then `dbt build +mart_candidate_communities fct_incidents`.
+the real client and loader, then `dbt build +mart_candidate_communities fct_incidents
++dim_municipalities`; the weekly report lists the candidate.
 """
 
 from __future__ import annotations
@@ -14,8 +15,16 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
+from openpyxl import Workbook
 
-from socmon.period import MOSCOW
+from socmon.period import MOSCOW, report_period
+from socmon.reports.candidates import (
+    SHEET,
+    candidates_html_section,
+    fetch_candidate_communities,
+    write_candidates_sheet,
+)
+from socmon.reports.model import Report
 from socmon.sources import extract_all
 from socmon.transform import run_dbt
 from socmon_sandbox import VkEmulator, generate_world
@@ -75,6 +84,7 @@ def found(warehouse, stamp_loads, tmp_path_factory) -> dict[str, Any]:
                 "--select",
                 "+mart_candidate_communities",
                 "fct_incidents",
+                "+dim_municipalities",
                 "--exclude-resource-type",
                 "test",
                 "--exclude-resource-type",
@@ -125,3 +135,18 @@ def test_a_post_on_a_registered_wall_that_the_search_finds_too_is_stored_once(fo
     on_wall = [row for row in found["raw"] if row[:2] == (REGISTERED, 90_001)]
     assert on_wall == [(REGISTERED, 90_001, f"vk:{REGISTERED}")]  # read from the wall first
     assert f"vk:wall{REGISTERED}_90001" in found["incidents"]
+
+
+def test_the_weekly_report_lists_the_candidate_with_its_registry_row(found) -> None:
+    week = report_period("week", DAY)
+    report = Report(week, (), datetime.now(MOSCOW), candidates=fetch_candidate_communities(week))
+    row = f"vk:{UNREGISTERED},vk,{-UNREGISTERED},,,tikhoretsky"
+
+    html = candidates_html_section(report)
+    assert "Сообщества вне реестра" in html and "Тихорецкий район" in html and row in html
+
+    workbook = Workbook()
+    write_candidates_sheet(workbook, report)
+    first = [c.value for c in workbook[SHEET][2]]
+    assert first[:4] == [f"vk:{UNREGISTERED}", "ВКонтакте", 1, "Тихорецкий район"]
+    assert workbook[SHEET]["F2"].value == row

@@ -13,6 +13,7 @@ from pathlib import Path
 from socmon.config import settings
 from socmon.period import MOSCOW, report_period
 from socmon.quality.gate import GateFailed, run_gate
+from socmon.reports.candidates import fetch_candidate_communities
 from socmon.reports.csv_file import write_incidents_csv
 from socmon.reports.export_log import record_export
 from socmon.reports.html import write_html_report
@@ -60,6 +61,7 @@ def export_period(
         generated_at=datetime.now(MOSCOW),
         accounts=accounts,
         changes=fetch_compliance_changes(covered, schema=schema),
+        candidates=fetch_candidate_communities(covered, schema=schema),
     )
     target = (out_dir or settings().out_dir) / covered.key
     paths = _write_atomically(report, target)

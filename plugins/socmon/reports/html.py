@@ -8,6 +8,7 @@ from pathlib import Path
 from socmon import __version__
 from socmon.reports import labels_ru
 from socmon.reports.accounts import accounts_html_section
+from socmon.reports.candidates import candidates_html_section
 from socmon.reports.figures import SLA_STATUSES, Figures, counts_by_category, figures_by_body, overall_figures
 from socmon.reports.model import Report
 from socmon.reports.svg import Series, bar_chart
@@ -70,7 +71,8 @@ def render_html_report(report: Report) -> str:
         f"<title>{escape(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n"
         f'<header><p class="eyebrow">socmon · {escape(labels_ru.REPORT_SUBTITLE)}</p>'
         f"<h1>{escape(title)}</h1></header>\n"
-        f"{body}\n{accounts_html_section(report)}\n{changes_html_section(report)}\n{_footer(report)}\n"
+        f"{body}\n{accounts_html_section(report)}\n{changes_html_section(report)}\n"
+        f"{candidates_html_section(report)}\n{_footer(report)}\n"
         "</main>\n</body>\n</html>\n"
     )
 

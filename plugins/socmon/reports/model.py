@@ -67,6 +67,18 @@ class ComplianceChange:
 
 
 @dataclass(frozen=True)
+class CandidateCommunity:
+    """A community outside the registry where search found incidents in the report's week."""
+
+    community_key: str
+    platform: str
+    incident_count: int
+    municipalities: str  # names, comma-separated
+    last_seen_at: datetime
+    registry_row: str  # the line to add to seeds/registry/monitored_communities.csv
+
+
+@dataclass(frozen=True)
 class Report:
     """Everything an export file is made from."""
 
@@ -75,6 +87,7 @@ class Report:
     generated_at: datetime
     accounts: AccountCompliance = AccountCompliance(day=None)
     changes: tuple[ComplianceChange, ...] = ()  # weekly reports only
+    candidates: tuple[CandidateCommunity, ...] = ()  # weekly reports only
 
     @property
     def rule_versions(self) -> tuple[str, ...]:

@@ -12,6 +12,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from socmon.reports import labels_ru
 from socmon.reports.accounts import write_accounts_sheet
+from socmon.reports.candidates import write_candidates_sheet
 from socmon.reports.figures import Figures, figures_by_body, overall_figures
 from socmon.reports.incident_rows import LINK_COLUMN, incident_cells
 from socmon.reports.model import Report
@@ -90,6 +91,7 @@ SHEET_WRITERS: tuple[SheetWriter, ...] = (
     write_incidents_sheet,
     write_accounts_sheet,
     write_changes_sheet,
+    write_candidates_sheet,
 )
 
 
