@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from datetime import date, datetime
 from pathlib import Path
@@ -133,6 +134,14 @@ def _sandbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def _pools(args: argparse.Namespace) -> int:
+    from socmon.orchestration import POOLS, ensure_pools
+
+    ensure_pools(dict(os.environ))
+    print("Airflow pools: " + ", ".join(f"{name} ({slots} slots)" for name, (slots, _) in POOLS.items()))
+    return 0
+
+
 def _sources(args: argparse.Namespace) -> int:
     from socmon.sources.registry import print_sources
 
@@ -224,6 +233,9 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: SOCMON_EVAL_NEGATIVE_SHARE or 0.85)",
     )
     evaluation.set_defaults(func=_eval)
+
+    pools = sub.add_parser("pools", help="create or resize the Airflow pools the DAGs use")
+    pools.set_defaults(func=_pools)
 
     sandbox = sub.add_parser("sandbox", help="serve the sandbox VK API emulator in the foreground")
     sandbox.add_argument("--port", type=int, default=None)

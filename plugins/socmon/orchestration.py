@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from datetime import datetime
@@ -26,7 +27,6 @@ def airflow_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__DAGS_FOLDER": str(s.project_dir / "dags"),
             "AIRFLOW__CORE__PARALLELISM": "2",
-            "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
             "DO_NOT_TRACK": "1",
             "SOCMON_HOME": str(s.project_dir),
         }
@@ -38,8 +38,10 @@ def airflow_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
 def _airflow(
     args: list[str], env: dict[str, str], log_file: Path | None = None
 ) -> subprocess.CompletedProcess:
-    airflow = Path(sys.executable).with_name("airflow")
-    result = subprocess.run([str(airflow), *args], env=env, capture_output=True, text=True)
+    # beside the interpreter in a venv; on PATH in Airflow's image (installed for the airflow user)
+    beside = Path(sys.executable).with_name("airflow")
+    airflow = str(beside) if beside.exists() else shutil.which("airflow") or "airflow"
+    result = subprocess.run([airflow, *args], env=env, capture_output=True, text=True)
     if log_file:
         log_file.parent.mkdir(parents=True, exist_ok=True)
         log_file.write_text(result.stdout + result.stderr)
@@ -57,14 +59,23 @@ def ensure_airflow(env: dict[str, str]) -> None:
     result = _airflow(["db", "migrate"], env)
     if result.returncode != 0:
         raise DagRunFailed(f"airflow db migrate failed:\n{result.stderr[-3000:]}")
-    pools = home / "pools.json"
-    pools.write_text(
-        json.dumps({name: {"slots": slots, "description": text} for name, (slots, text) in POOLS.items()})
-    )
-    result = _airflow(["pools", "import", str(pools)], env)
+    ensure_pools(env)
+    marker.write_text(wanted)
+
+
+def ensure_pools(env: dict[str, str]) -> None:
+    """Create or resize the pools the DAGs use: a task of a missing pool stays `scheduled` for ever.
+    `socmon pools` runs this in compose's airflow-init and in `make stack`."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        pools = Path(folder) / "pools.json"
+        pools.write_text(
+            json.dumps({name: {"slots": slots, "description": text} for name, (slots, text) in POOLS.items()})
+        )
+        result = _airflow(["pools", "import", str(pools)], env)
     if result.returncode != 0:
         raise DagRunFailed(f"airflow pools import failed:\n{result.stderr[-3000:]}")
-    marker.write_text(wanted)
 
 
 def _airflow_version() -> str:

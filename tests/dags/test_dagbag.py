@@ -118,3 +118,16 @@ def test_each_report_waits_for_fresh_marts_passes_the_gate_then_is_exported_and_
         assert dag.get_task("marts_cover_the_period").downstream_task_ids == {"quality_gate"}
         assert dag.get_task("quality_gate").downstream_task_ids == {"export"}
         assert dag.get_task("export").downstream_task_ids == {"deliver"}
+
+
+def test_extraction_goes_to_its_platforms_celery_queue_and_the_rest_to_the_default_one(dagbag):
+    """The socmon cluster policy (entry point `airflow.policy`) routes by pool, so that rate-limited
+    extraction can have workers of its own; everything else stays on Celery's default queue."""
+    queues = {(dag_id, task.task_id): task.queue for dag_id, dag in dagbag.dags.items() for task in dag.tasks}
+    extraction = {key: queue for key, queue in queues.items() if key[1].startswith("extract_")}
+    assert extraction == {
+        ("socmon_extract", "extract_vk"): "vk",
+        ("socmon_extract", "extract_ok"): "ok",
+        ("socmon_extract", "extract_telegram"): "telegram",
+    }
+    assert {queue for key, queue in queues.items() if key not in extraction} == {"default"}
