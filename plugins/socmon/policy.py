@@ -11,8 +11,11 @@ from __future__ import annotations
 
 from airflow.policies import hookimpl
 
-QUEUE_OF_POOL = {"vk_api": "vk", "ok_api": "ok", "telegram_api": "telegram"}
+from socmon.constants import PLATFORMS, POOLS
+
+QUEUE_OF_POOL = {f"{platform}_api": platform for platform in PLATFORMS}
 PLATFORM_QUEUES = tuple(QUEUE_OF_POOL.values())
+assert QUEUE_OF_POOL.keys() == POOLS.keys(), "a platform's pool is named <platform>_api"
 
 
 @hookimpl

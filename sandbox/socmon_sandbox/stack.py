@@ -93,7 +93,7 @@ def stack_secrets() -> dict[str, str]:
     """The stack's generated secrets, created once (mode 600) and kept across `up`s."""
     from cryptography.fernet import Fernet
 
-    from socmon.warehouse.server import _write_secret_file
+    from socmon.warehouse.credentials import _write_secret_file
 
     path = paths().secrets
     stored = json.loads(path.read_text()) if path.exists() else {}
@@ -455,7 +455,7 @@ def start_worker(worker: str, env: dict[str, str] | None = None) -> None:
 
 
 def _pools_file() -> Path:
-    from socmon.orchestration import POOLS
+    from socmon.constants import POOLS
 
     path = paths().root / "pools.json"
     path.write_text(
