@@ -138,6 +138,9 @@ def airflow_environment(sandbox_connections: dict[str, str]) -> dict[str, str]:
             "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(api_port() + 1),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+            # the workers' slots (2 × concurrency 2) bound the work, not the scheduler (the Makefile's 2
+            # is for `airflow dags test`)
+            "AIRFLOW__CORE__PARALLELISM": "8",
             "AIRFLOW__CORE__SENSITIVE_VAR_CONN_NAMES": "session",
             # a machine of 2 shared cores: the dag-processor re-reads the folder every 30 s, not 5
             "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "30",
