@@ -47,32 +47,12 @@ unioned as (
     select * from {{ ref('int_messages_unioned') }}
 ),
 
-category_keywords as (
-    select * from {{ ref('category_keywords') }}
-),
-
 categories as (
     select * from {{ ref('categories') }}
 ),
 
-body_aliases as (
-    select * from {{ ref('body_aliases') }}
-),
-
-non_incident_markers as (
-    select * from {{ ref('non_incident_markers') }}
-),
-
-importance_markers as (
-    select * from {{ ref('importance_markers') }}
-),
-
-relayed_message_markers as (
-    select * from {{ ref('relayed_message_markers') }}
-),
-
-complaint_markers as (
-    select * from {{ ref('complaint_markers') }}
+lexicon_terms as (
+    select * from {{ ref('int_lexicon_terms') }}
 ),
 
 places as (
@@ -90,16 +70,26 @@ classification_overrides as (
 messages as (
     select
         *,
-        {{ normalize_text('message_text') }}                                   as normalized_text,
-        -- without VK mention markup: "[club200002|Министерство транспорта и дорожного ...], спасибо"
-        -- names a body (kept for bodies and places) but is no keyword of a category
+        -- the words, split once: of the text without VK mention markup ("[club200002|Министерство
+        -- транспорта и дорожного ...], спасибо" names a body, kept for bodies and places, but is no
+        -- keyword of a category), and of the whole text (the duplicate key)
         case
-            when strpos(message_text, '[') > 0 then regexp_replace(
-                {{ normalize_text('message_text') }}, '\[(club|public|event|id)[0-9]+\|[^]]*\]', ' ', 'g'
-            )
-            else {{ normalize_text('message_text') }}
-        end                                                                    as content_text
-    from unioned
+            when strpos(message_text, '[') > 0
+                then trim(regexp_replace(content_text, {{ word_separator() }}, ' ', 'g'))
+            else text_words
+        end                                                                    as content_words
+    from (
+        select
+            *,
+            trim(regexp_replace(normalized_text, {{ word_separator() }}, ' ', 'g'))   as text_words,
+            case
+                when strpos(message_text, '[') > 0
+                    then regexp_replace(normalized_text, '\[(club|public|event|id)[0-9]+\|[^]]*\]', ' ', 'g')
+                else normalized_text
+            end                                                                as content_text
+        from (
+            select *, {{ normalize_text('message_text') }} as normalized_text
+            from unioned
     {% if is_incremental() %}
     {%- set reclassify_all = false %}
     {%- if execute %}
@@ -121,198 +111,247 @@ messages as (
         )
     {%- endif %}
     {% endif %}
+        ) as normalized
+    ) as split
 ),
 
--- the lexicons' patterns, each seed row one pattern: categories, markers and complaints are sought in the
--- text without VK mention markup, bodies and relayed messages in the whole text
+-- the lexicons, compiled by int_lexicon_terms: phrases, and regular expressions with their anchors
 
 lexicon_patterns as (
-    select
-        row_number() over (order by lexicon, code, weight, pattern)   as pattern_id,
-        lexicon,
-        code,
-        weight,
-        pattern,
-        lexicon in ('body', 'relayed')                                 as reads_whole_text
-    from (
-        select 'category' as lexicon, category_code as code, weight, pattern from category_keywords
-        union all
-        select 'marker', reason_code, weight, pattern from non_incident_markers
-        union all
-        select 'body', body_code, 1, pattern from body_aliases
-        union all
-        select 'complaint', null, 1, pattern from complaint_markers
-        union all
-        select 'relayed', null, 1, pattern from relayed_message_markers
-        union all
-        select 'importance', importance, 1, pattern from importance_markers where importance = 'high'
-    ) as patterns
+    select distinct pattern_id, lexicon, code, weight from lexicon_terms
 ),
 
--- each pattern's anchors: a word start that every text it matches has. Groups and classes become a
--- placeholder (§), the top-level alternatives are split, and each gives the literal letters after its \m
--- (or after a space, when it starts with a group): "\mминистерств[а-я]* транспорт" -> министерств. A
--- pattern with an alternative that has none (\m[а-я]+\*+) is tried on every message.
-pattern_skeletons as (
-    select
-        pattern_id,
-        regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(
-            pattern, '\\[^mM]', '§', 'g'),
-            '\[[^]]*\]', '§', 'g'),
-            '\([^()]*\)', '§', 'g'), '\([^()]*\)', '§', 'g'), '\([^()]*\)', '§', 'g'), '\([^()]*\)', '§', 'g')
-                                                                        as skeleton
-    from lexicon_patterns
+phrase_pieces as (
+    select phrase_id, word_number, word_count, literal, is_prefix, is_sought_by, pattern_id, reads_whole_text
+    from lexicon_terms
+    where term_kind = 'phrase'
 ),
 
-pattern_alternatives as (
-    select
-        pattern_id,
-        alternative ~ '^(\\m|#)[а-яa-z0-9]+(\\M)?$'                         as is_word_start,
-        -- a literal followed by a space or \M is a whole word ("\mнет света" needs the word нет)
-        coalesce(word_start_anchor, word_start_prefix, later_word_anchor, later_word_prefix)
-                                                                            as anchor,
-        word_start_anchor is not null or word_start_prefix is null and later_word_anchor is not null
-                                                                            as anchor_is_word
-    from (
-        select
-            pattern_skeletons.pattern_id,
-            alternatives.alternative,
-            substring(alternatives.alternative from '^(?:\\m|#)([а-яa-z0-9]{2,})(?:\\M| (?![?*{]))')
-                as word_start_anchor,
-            substring(alternatives.alternative from '^(?:\\m|#)([а-яa-z0-9]{2,})(?![?*{])')
-                as word_start_prefix,
-            substring(alternatives.alternative from ' ([а-яa-z0-9]{2,})(?:\\M| (?![?*{]))')
-                as later_word_anchor,
-            substring(alternatives.alternative from ' ([а-яa-z0-9]{2,})(?![?*{])')
-                as later_word_prefix
-        from pattern_skeletons
-        cross join lateral unnest(string_to_array(pattern_skeletons.skeleton, '|')) as alternatives (alternative)
-    ) as literals
+regex_alternatives as (
+    select alternative_id, pattern_id, regex_id, reads_whole_text, anchor, anchor_is_word
+    from lexicon_terms
+    where term_kind = 'regex'
 ),
 
--- a pattern made only of word starts ("\mвыбоин|\mямочн") is decided by its anchors alone; the others are
--- confirmed by the regular expression
-pattern_kinds as (
-    select
-        pattern_id,
-        bool_and(anchor is not null)    as is_anchored,
-        bool_and(is_word_start)         as is_word_starts
-    from pattern_alternatives
-    group by pattern_id
+regexes as (
+    select distinct regex_id, pattern_id, regex, reads_whole_text
+    from lexicon_terms
+    where term_kind = 'regex'
 ),
 
-pattern_anchors as (
-    select distinct pattern_alternatives.pattern_id, pattern_alternatives.anchor, pattern_alternatives.anchor_is_word
-    from pattern_alternatives
-    inner join pattern_kinds
-        on pattern_kinds.pattern_id = pattern_alternatives.pattern_id
-    where pattern_kinds.is_anchored
-),
-
--- the messages' words (those of VK mention markup apart: they name bodies, but are no keywords)
-message_words as (
-    select messages.source_message_key, words.word, words.word_position, false as is_markup
+-- the messages' words, once (those of VK mention markup apart, numbered below zero: they name bodies,
+-- but are no keywords)
+message_words as materialized (
+    select messages.source_message_key, words.word, words.word_position::int as word_position, false as is_markup
     from messages
-    cross join lateral unnest(
-        string_to_array(trim(regexp_replace(messages.content_text, {{ word_separator() }}, ' ', 'g')), ' ')
-    ) with ordinality as words (word, word_position)
+    cross join lateral unnest(string_to_array(messages.content_words, ' ')) with ordinality as words (word, word_position)
     union all
-    select messages.source_message_key, words.word, 0, true
+    select
+        messages.source_message_key,
+        words.word,
+        (markup.markup_number * 1000 + words.word_position - 1000000000)::int,
+        true
     from messages
     cross join lateral regexp_matches(
         messages.normalized_text, '\[(?:club|public|event|id)[0-9]+\|([^]]*)\]', 'g'
-    ) as markup (parts)
+    ) with ordinality as markup (parts, markup_number)
     cross join lateral unnest(
         string_to_array(trim(regexp_replace(markup.parts[1], {{ word_separator() }}, ' ', 'g')), ' ')
-    ) as words (word)
+    ) with ordinality as words (word, word_position)
     where strpos(messages.message_text, '[') > 0
 ),
 
--- the batch's vocabulary: each distinct word meets the anchors once, by hash joins of the word and of its
--- prefixes
-vocabulary as (
+-- the batch's vocabulary: each distinct word meets the phrases' words and the anchors once, by hash joins
+-- of the word and of its prefixes
+vocabulary as materialized (
     select word from message_words group by word
 ),
 
-vocabulary_anchors as (
-    select vocabulary.word, pattern_anchors.pattern_id
+vocabulary_prefixes as materialized (
+    select vocabulary.word, left(vocabulary.word, prefix_length) as prefix
     from vocabulary
-    inner join pattern_anchors
-        on pattern_anchors.anchor = vocabulary.word
-    union
-    select prefixes.word, pattern_anchors.pattern_id
-    from (
-        select vocabulary.word, left(vocabulary.word, prefix_length) as prefix
-        from vocabulary
-        cross join lateral generate_series(2, least(length(vocabulary.word), 24)) as prefix_length
-    ) as prefixes
-    inner join pattern_anchors
-        on pattern_anchors.anchor = prefixes.prefix
-        and not pattern_anchors.anchor_is_word
+    cross join lateral generate_series(1, length(vocabulary.word)) as prefix_length
 ),
 
--- the patterns each message may match: those with an anchor that starts one of its words
-anchored_candidates as (
+vocabulary_pieces as materialized (
+    select vocabulary.word, phrase_pieces.phrase_id, phrase_pieces.word_number, phrase_pieces.word_count,
+        phrase_pieces.pattern_id, phrase_pieces.reads_whole_text
+    from vocabulary
+    inner join phrase_pieces
+        on phrase_pieces.literal = vocabulary.word
+        and not phrase_pieces.is_prefix
+    where phrase_pieces.is_sought_by
+    union all
+    select vocabulary_prefixes.word, phrase_pieces.phrase_id, phrase_pieces.word_number, phrase_pieces.word_count,
+        phrase_pieces.pattern_id, phrase_pieces.reads_whole_text
+    from vocabulary_prefixes
+    inner join phrase_pieces
+        on phrase_pieces.literal = vocabulary_prefixes.prefix
+        and phrase_pieces.is_prefix
+    where phrase_pieces.is_sought_by
+),
+
+vocabulary_anchors as materialized (
+    select vocabulary.word, regex_alternatives.alternative_id
+    from vocabulary
+    inner join regex_alternatives
+        on regex_alternatives.anchor = vocabulary.word
+    union
+    select vocabulary_prefixes.word, regex_alternatives.alternative_id
+    from vocabulary_prefixes
+    inner join regex_alternatives
+        on regex_alternatives.anchor = vocabulary_prefixes.prefix
+        and not regex_alternatives.anchor_is_word
+        and length(vocabulary_prefixes.prefix) >= 2
+),
+
+-- a phrase is found by its rarest word; its other words are then looked up at their places
+phrase_starts as materialized (
     select
         message_words.source_message_key,
-        vocabulary_anchors.pattern_id,
-        count(*)                                    as anchored_words,
+        vocabulary_pieces.phrase_id,
+        vocabulary_pieces.pattern_id,
+        vocabulary_pieces.word_count,
+        message_words.word_position - vocabulary_pieces.word_number + 1    as start_position
+    from message_words
+    inner join vocabulary_pieces
+        on vocabulary_pieces.word = message_words.word
+    where vocabulary_pieces.reads_whole_text or not message_words.is_markup
+),
+
+phrase_checks as materialized (
+    select
+        phrase_starts.source_message_key,
+        phrase_starts.pattern_id,
+        phrase_starts.phrase_id,
+        phrase_starts.start_position,
+        phrase_starts.word_count,
+        phrase_starts.start_position + phrase_pieces.word_number - 1       as word_position,
+        phrase_pieces.literal,
+        phrase_pieces.is_prefix
+    from phrase_starts
+    inner join phrase_pieces
+        on phrase_pieces.phrase_id = phrase_starts.phrase_id
+        and not phrase_pieces.is_sought_by
+    where phrase_starts.word_count > 1
+),
+
+phrases_of_words as materialized (
+    select
+        phrase_checks.source_message_key,
+        phrase_checks.pattern_id,
+        phrase_checks.start_position,
+        phrase_checks.start_position + min(phrase_checks.word_count) - 1   as end_position
+    from phrase_checks
+    inner join message_words
+        on message_words.source_message_key = phrase_checks.source_message_key
+        and message_words.word_position = phrase_checks.word_position
+    where message_words.word = phrase_checks.literal
+        or phrase_checks.is_prefix and starts_with(message_words.word, phrase_checks.literal)
+    group by
+        phrase_checks.source_message_key, phrase_checks.pattern_id, phrase_checks.phrase_id,
+        phrase_checks.start_position
+    having count(*) = min(phrase_checks.word_count) - 1
+),
+
+-- a pattern's hits: the phrases found, each counted once where found phrases overlap (as regexp_count
+-- counts "детской площадке" once for "\mдетск[а-я]* площадк|\mплощадк")
+found_phrases as materialized (
+    select source_message_key, pattern_id, start_position, max(end_position) as end_position
+    from (
+        select source_message_key, pattern_id, start_position, start_position as end_position
+        from phrase_starts
+        where word_count = 1
+        union all
+        select source_message_key, pattern_id, start_position, end_position
+        from phrases_of_words
+    ) as found
+    group by source_message_key, pattern_id, start_position
+),
+
+phrase_hits as materialized (
+    select
+        found_phrases.source_message_key,
+        found_phrases.pattern_id,
+        count(*)                                    as hit_count,
+        min(found_phrases.start_position)           as first_word_position
+    from found_phrases
+    where not exists (
+        select 1
+        from found_phrases as earlier
+        where earlier.source_message_key = found_phrases.source_message_key
+            and earlier.pattern_id = found_phrases.pattern_id
+            and earlier.start_position < found_phrases.start_position
+            and earlier.end_position >= found_phrases.start_position
+    )
+    group by found_phrases.source_message_key, found_phrases.pattern_id
+),
+
+-- the regular expressions each message may match: those with an anchor that starts one of its words
+anchored_candidates as materialized (
+    select
+        message_words.source_message_key,
+        regex_alternatives.regex_id,
         min(message_words.word_position)            as first_word_position
     from message_words
     inner join vocabulary_anchors
         on vocabulary_anchors.word = message_words.word
-    inner join lexicon_patterns
-        on lexicon_patterns.pattern_id = vocabulary_anchors.pattern_id
-    where lexicon_patterns.reads_whole_text or not message_words.is_markup
-    group by message_words.source_message_key, vocabulary_anchors.pattern_id
+    inner join regex_alternatives
+        on regex_alternatives.alternative_id = vocabulary_anchors.alternative_id
+    where regex_alternatives.reads_whole_text or not message_words.is_markup
+    group by message_words.source_message_key, regex_alternatives.regex_id
 ),
 
--- the regular expressions, tried on their candidates in the pattern's order (each is compiled once)
-confirmed_hits as (
-    select * from (
+-- the regular expressions, tried on their candidates in order (each is compiled once)
+regex_hits as materialized (
+    select
+        source_message_key,
+        pattern_id,
+        sum(hit_count)                              as hit_count,
+        min(first_word_position)                    as first_word_position
+    from (
     select
         candidates.source_message_key,
         candidates.pattern_id,
-        regexp_count(candidates.searched_text, candidates.pattern)     as hit_count,
+        regexp_count(candidates.searched_text, candidates.regex)   as hit_count,
         candidates.first_word_position
     from (
         select
-            anchored_candidates.source_message_key,
-            anchored_candidates.pattern_id,
-            anchored_candidates.first_word_position,
-            lexicon_patterns.pattern,
-            case when lexicon_patterns.reads_whole_text then messages.normalized_text else messages.content_text end
-                as searched_text
-        from anchored_candidates
-        inner join pattern_kinds
-            on pattern_kinds.pattern_id = anchored_candidates.pattern_id
-        inner join lexicon_patterns
-            on lexicon_patterns.pattern_id = anchored_candidates.pattern_id
+            candidates.source_message_key,
+            regexes.regex_id,
+            regexes.pattern_id,
+            candidates.first_word_position,
+            regexes.regex,
+            case when regexes.reads_whole_text then messages.normalized_text else messages.content_text end
+                                                    as searched_text
+        from (
+            select source_message_key, regex_id, min(first_word_position) as first_word_position
+            from (
+                select source_message_key, regex_id, first_word_position
+                from anchored_candidates
+                union all
+                -- an alternative without anchors is tried on every message
+                select messages.source_message_key, regex_alternatives.regex_id, 1
+                from messages
+                cross join regex_alternatives
+                            where regex_alternatives.anchor is null
+            ) as found
+            group by source_message_key, regex_id
+        ) as candidates
+        inner join regexes
+            on regexes.regex_id = candidates.regex_id
         inner join messages
-            on messages.source_message_key = anchored_candidates.source_message_key
-        where not pattern_kinds.is_word_starts
-        union all
-        -- a pattern without anchors is tried on every message
-        select
-            messages.source_message_key,
-            lexicon_patterns.pattern_id,
-            1,
-            lexicon_patterns.pattern,
-            case when lexicon_patterns.reads_whole_text then messages.normalized_text else messages.content_text end
-        from messages
-        cross join lexicon_patterns
-        inner join pattern_kinds
-            on pattern_kinds.pattern_id = lexicon_patterns.pattern_id
-        where not pattern_kinds.is_anchored
+            on messages.source_message_key = candidates.source_message_key
         order by 2
         offset 0  -- the sort stays below the regular expressions
     ) as candidates
     offset 0
     ) as counted
     where hit_count > 0
+    group by source_message_key, pattern_id
 ),
 
-pattern_hits as (
+pattern_hits as materialized (
     select
         hits.source_message_key,
         lexicon_patterns.lexicon,
@@ -321,15 +360,13 @@ pattern_hits as (
         hits.hit_count,
         hits.first_word_position
     from (
-        select anchored_candidates.source_message_key, anchored_candidates.pattern_id,
-            anchored_candidates.anchored_words as hit_count, anchored_candidates.first_word_position
-        from anchored_candidates
-        inner join pattern_kinds
-            on pattern_kinds.pattern_id = anchored_candidates.pattern_id
-        where pattern_kinds.is_word_starts
-        union all
-        select source_message_key, pattern_id, hit_count, first_word_position
-        from confirmed_hits
+        select source_message_key, pattern_id, sum(hit_count) as hit_count, min(first_word_position) as first_word_position
+        from (
+            select source_message_key, pattern_id, hit_count, first_word_position from phrase_hits
+            union all
+            select source_message_key, pattern_id, hit_count, first_word_position from regex_hits
+        ) as both_kinds
+        group by source_message_key, pattern_id
     ) as hits
     inner join lexicon_patterns
         on lexicon_patterns.pattern_id = hits.pattern_id
@@ -433,9 +470,7 @@ ruled as (
                     and not coalesce(message_markers.is_complaint, false)
                 then 'not_about_authorities'
         end                                                       as rule_reason,
-        nullif(
-            trim(regexp_replace(messages.normalized_text, {{ word_separator() }}, ' ', 'g')), ''
-        )                                                         as duplicate_text_key
+        nullif(messages.text_words, '')                           as duplicate_text_key
     from messages
     left join best_categories
         on best_categories.source_message_key = messages.source_message_key
