@@ -34,7 +34,11 @@ from socmon.config import settings
 from socmon.transform import dbt_environment
 from socmon.warehouse import roles, server
 
-CLASSIFICATION = ["int_messages_unioned+,+int_messages_classified", "int_lexicon_terms", "--exclude", "int_messages_unioned"]
+# the models between int_messages_unioned and int_messages_classified, and the lexicons from the seeds
+CLASSIFICATION = [
+    "int_messages_unioned+,+int_messages_classified", "int_lexicon_terms",
+    "--exclude", "int_messages_unioned",
+]  # fmt: skip
 WALLS = [-100001, -100002, -100003, -100004, -100005, -100006, -100007, -100008]
 AUTHORS = 40_000
 STREETS = ["Красная", "Северная", "Ленина", "Мира", "Садовая", "Школьная", "Гагарина", "Советская"]
