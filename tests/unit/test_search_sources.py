@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from socmon.sources.base import Source
+import pytest
+
+from socmon.sources.base import Source, SourceDeferred
 from socmon.sources.registry import search_queries
+from socmon.sources.retrying import RETRY_BUDGET
 from socmon.sources.telegram import TelegramChannelReader, TelegramExtractor
 from socmon_sandbox.social_world import MOSCOW, generate_social_world
 from socmon_sandbox.telegram_fake import FakeTelegramClient
@@ -78,3 +81,22 @@ def test_a_telegram_search_finds_the_words_in_every_joined_chat_within_the_windo
     [again] = list(extractor.extract(query, later - timedelta(seconds=1), later, cursors))
     assert {(r["peer_id"]["channel_id"], r["id"]) for r in again.records} == found_in(UNTIL, later)
     assert len(found_in(UNTIL, later)) > len(found_in(later - timedelta(seconds=1), later))
+
+
+def test_short_flood_waits_are_slept_within_the_retry_budget_then_the_source_waits() -> None:
+    world = generate_social_world(START, days=3)
+    query = Source("telegram:search:вода", "telegram", "query", "вода", "поиск")
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    def extractor(waits: int) -> TelegramExtractor:
+        fake = FakeTelegramClient(world, flood_waits={n: 2 for n in range(1, waits + 1)})
+        return TelegramExtractor(lambda: TelegramChannelReader(fake), sleep=sleep)
+
+    [batch] = list(extractor(RETRY_BUDGET).extract(query, SINCE, UNTIL, {}))
+    assert batch.records and slept == [2.0] * RETRY_BUDGET
+
+    with pytest.raises(SourceDeferred):
+        list(extractor(RETRY_BUDGET + 1).extract(query, SINCE, UNTIL, {}))

@@ -25,6 +25,7 @@ import requests
 from socmon.constants import MOSCOW
 from socmon.sources.base import Batch, Source
 from socmon.sources.rate_limit import TokenPool
+from socmon.sources.retrying import retrying
 
 log = logging.getLogger(__name__)
 
@@ -153,29 +154,18 @@ class OkClient:
         self._last_request_at = 0.0
 
     def call(self, method: str, **params: Any) -> Any:
-        """The decoded response of one method; transient failures are retried with capped backoff."""
-        attempt = 0
-        while True:
-            try:
+        """The decoded response of one method; transient failures are retried (`socmon.sources.retrying`)."""
+        for attempt in retrying(
+            f"OK {method}",
+            _is_transient,
+            budget=self.retry_budget,
+            max_backoff=self.max_backoff_seconds,
+            sleep=self.sleep,
+            logger=log,
+        ):
+            with attempt:
                 return self._call_once(method, params)
-            except OkCredentialsError:
-                raise
-            except OkApiError as exc:
-                if exc.code not in RETRYABLE_ERRORS or attempt >= self.retry_budget:
-                    raise
-                reason = f"OK error {exc.code} {RETRYABLE_ERRORS[exc.code]}"
-            except OkTransportError as exc:
-                if not exc.retryable or attempt >= self.retry_budget:
-                    raise
-                reason = str(exc)
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                if attempt >= self.retry_budget:
-                    raise
-                reason = type(exc).__name__
-            delay = min(self.max_backoff_seconds, 0.25 * 2**attempt)
-            attempt += 1
-            log.warning("%s on %s, retry %d/%d in %.2fs", reason, method, attempt, self.retry_budget, delay)
-            self.sleep(delay)
+        raise AssertionError("unreachable: the last failure is raised")
 
     def _call_once(self, method: str, params: Mapping[str, Any]) -> Any:
         form = {k: _as_text(v) for k, v in params.items() if v is not None}
@@ -205,6 +195,18 @@ class OkClient:
         if wait > 0:
             self.sleep(wait)
         self._last_request_at = time.monotonic()
+
+
+def _is_transient(failure: BaseException) -> bool:
+    """Worth retrying: a retryable API error (not the credentials), HTTP 5xx or 429, a body that is not
+    JSON, a lost connection or a timeout."""
+    if isinstance(failure, OkCredentialsError):
+        return False
+    if isinstance(failure, OkApiError):
+        return failure.code in RETRYABLE_ERRORS
+    if isinstance(failure, OkTransportError):
+        return failure.retryable
+    return isinstance(failure, requests.ConnectionError | requests.Timeout)
 
 
 class OkExtractor:

@@ -28,9 +28,11 @@ from telethon.tl.functions.messages import GetDiscussionMessageRequest
 from telethon.tl.tlobject import TLObject
 from telethon.tl.types import Message, PeerChannel
 from telethon.tl.types.messages import ChatFull
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 
 from socmon.sources.base import Batch, Source, SourceDeferred
 from socmon.sources.rate_limit import TokenPool
+from socmon.sources.retrying import RETRY_BUDGET
 
 log = logging.getLogger(__name__)
 
@@ -329,14 +331,35 @@ class TelegramExtractor:
         return Batch("telegram_messages", records, method=POSTS_METHOD, cursor={"max_id": last_id})
 
     async def _call(self, source: Source, what: str, make: Callable[[], Awaitable[T]]) -> T:
-        """`make()`, repeated after each short flood wait; a long one defers the source."""
-        while True:
-            try:
-                return await make()
-            except FloodWaitError as exc:
-                if exc.seconds > self.flood_wait_threshold_seconds:
-                    raise self._deferred(source, what, exc) from exc
-                await self._wait_out(source, what, exc)
+        """`make()`, repeated after each short flood wait (tenacity, within the retry budget all three
+        platforms share); a long one, or one past the budget, defers the source."""
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(RETRY_BUDGET + 1),
+            wait=lambda state: float(_flood_wait_seconds(state)),
+            retry=retry_if_exception_type(FloodWaitError),
+            sleep=self.sleep,
+            before_sleep=lambda state: log.warning(
+                "%s: flood wait of %ss on %s, sleeping it out; retry %d/%d",
+                source.source_id,
+                _flood_wait_seconds(state),
+                what,
+                state.attempt_number,
+                RETRY_BUDGET,
+            ),
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    try:
+                        return await make()
+                    except FloodWaitError as exc:
+                        if exc.seconds > self.flood_wait_threshold_seconds:
+                            raise self._deferred(source, what, exc) from exc
+                        raise
+        except FloodWaitError as exc:  # short waits, one after another past the budget
+            raise self._deferred(source, what, exc) from exc
+        raise AssertionError("unreachable: the last failure is raised")
 
     async def _wait_out(self, source: Source, what: str, exc: FloodWaitError) -> None:
         log.warning("%s: flood wait of %ss on %s, sleeping it out", source.source_id, exc.seconds, what)
@@ -348,6 +371,11 @@ class TelegramExtractor:
             source.source_id, exc.seconds, what, self.flood_wait_threshold_seconds,
         )  # fmt: skip
         return SourceDeferred(source.source_id, exc.seconds, f"Telegram flood wait on {what}")
+
+
+def _flood_wait_seconds(state: RetryCallState) -> int:
+    failure = state.outcome.exception() if state.outcome else None
+    return int(getattr(failure, "seconds", 0))
 
 
 async def _next(batches: AsyncIterator[Batch]) -> Batch:

@@ -31,6 +31,7 @@ from vk_api.utils import sjson_dumps
 
 from socmon.constants import MOSCOW
 from socmon.sources.rate_limit import ANY_METHOD, MethodStopped, TokenPool
+from socmon.sources.retrying import backoff_seconds, retrying
 from socmon.sources.vk.transport import VK_API_URL, vk_session
 
 log = logging.getLogger(__name__)
@@ -204,9 +205,25 @@ class VkClient:
         return apis[token]
 
     def _send(self, calls: list[VkCall]) -> list[VkAnswer | _Retry]:
-        """One request for `calls` (a plain call, or an `execute`), retried while it fails as a whole."""
+        """One request for `calls` (a plain call, or an `execute`), retried while it fails as a whole
+        (`socmon.sources.retrying`: the budget, backoff and log line all three platforms share)."""
         methods = {c.method for c in calls}
-        attempt = 0
+        for attempt in retrying(
+            f"VK {'+'.join(sorted(methods))}",
+            _is_transient,
+            budget=self.retry_budget,
+            backoff=self.backoff_seconds,
+            max_backoff=self.max_backoff_seconds,
+            sleep=self._sleep,
+            logger=log,
+        ):
+            with attempt:
+                return self._send_once(calls, methods)
+        raise AssertionError("unreachable: the last failure is raised")
+
+    def _send_once(self, calls: list[VkCall], methods: set[str]) -> list[VkAnswer | _Retry]:
+        """The request once; a token taken off (29 on a method, 5) sends it again at once with another.
+        Raises a transient failure (`_is_transient`) for `_send` to retry."""
         while True:
             try:
                 token = self.pool.acquire(methods)
@@ -220,16 +237,10 @@ class VkClient:
             except ApiError as exc:
                 if self._take_token_off(token, exc.code, exc.method, str(exc)):
                     continue
-                if exc.code not in RETRYABLE_ERRORS:
-                    message = str(exc.error.get("error_msg", exc))
-                    return [VkAnswer(call, error=VkError(exc.code, message, call.method)) for call in calls]
-                failure: Exception = exc
-            except (requests.RequestException, ApiHttpError, ValueError) as exc:
-                failure = exc
-            if attempt >= self.retry_budget:
-                raise failure
-            self._back_off(attempt, f"{type(failure).__name__}: {failure} on {'+'.join(sorted(methods))}")
-            attempt += 1
+                if exc.code in RETRYABLE_ERRORS:
+                    raise
+                message = str(exc.error.get("error_msg", exc))
+                return [VkAnswer(call, error=VkError(exc.code, message, call.method)) for call in calls]
 
     def _call_one(self, token: str, call: VkCall) -> VkAnswer:
         return VkAnswer(call, response=self._api(token).method(call.method, call.params))
@@ -270,9 +281,18 @@ class VkClient:
         return False
 
     def _back_off(self, attempt: int, reason: str) -> None:
-        delay = min(self.max_backoff_seconds, self.backoff_seconds * 2**attempt)
-        log.warning("%s; retry %d/%d in %.2fs", reason, attempt + 1, self.retry_budget, delay)
+        """The wait before calls inside an `execute` go again: `retrying`'s backoff and log line (they are
+        requeued with the next requests, not retried alone, so tenacity cannot wrap them)."""
+        delay = backoff_seconds(attempt, self.backoff_seconds, self.max_backoff_seconds)
+        log.warning("VK: %s; retry %d/%d in %.2fs", reason, attempt + 1, self.retry_budget, delay)
         self._sleep(delay)
+
+
+def _is_transient(failure: BaseException) -> bool:
+    """Worth retrying: errors 6, 9 and 10, network errors, timeouts, HTTP 5xx and broken bodies."""
+    if isinstance(failure, ApiError):
+        return failure.code in RETRYABLE_ERRORS
+    return isinstance(failure, requests.RequestException | ApiHttpError | ValueError)
 
 
 def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
