@@ -28,12 +28,15 @@ class SuiteEntry:
     table: str
     build_suite: Callable[[], ExpectationSuite]
     schema: str | None = None  # None: the schema the gate is asked to check (marts by default)
+    # the table identifies citizens: it is in casework beside the marts (socmon.reports.casework)
+    casework: bool = False
     build_period_suite: Callable[[ReportPeriod], ExpectationSuite] | None = None
 
 
 SUITES: tuple[SuiteEntry, ...] = (
     SuiteEntry(
         table="fct_incidents",
+        casework=True,
         build_suite=fct_incidents.build_suite,
         build_period_suite=fct_incidents.build_period_suite,
     ),

@@ -1,4 +1,4 @@
-"""Expectations for marts.fct_incidents: one row per incident (contract in docs/ARCHITECTURE.md).
+"""Expectations for casework.fct_incidents: one row per incident (contract in docs/ARCHITECTURE.md).
 
 The whole table: keys, closed vocabularies, reference codes, deadlines, statuses that agree with the
 answer and deadline times, and one incident for each message fct_messages_classified calls one. A

@@ -74,7 +74,7 @@ def admin(warehouse):
 def empty_raw(admin):
     loader.empty_raw(admin)
     # the threads of the module's earlier worlds, which the extractors would try to re-read
-    admin.execute("drop view if exists marts.open_incident_threads")
+    admin.execute("drop view if exists casework.open_incident_threads")
     return admin
 
 

@@ -1,6 +1,6 @@
 """No record halts the warehouse: a file of mixed bad input, a deeply nested file, a truncated Telegram
 export and poison rows written straight into raw all leave `socmon transform` (dbt build) green. Every
-clean item reaches marts.fct_messages_classified; every broken one stays out of the marts and is listed
+clean item reaches casework.fct_messages_classified; every broken one stays out of the marts and is listed
 in a quarantine (raw.rejected for the loader, staging.stg_quarantined_rows for staging)."""
 
 import json
@@ -144,7 +144,7 @@ def bad_input_built(warehouse, stamp_loads, tmp_path_factory):
         # given `this` fail on a fresh database: left to the tests of the incremental models)
         run_dbt(["build", "--exclude-resource-type", "unit_test"], {"as_of_at": AS_OF.isoformat()})
         classified = {
-            key for (key,) in admin.execute("select source_message_key from marts.fct_messages_classified")
+            key for (key,) in admin.execute("select source_message_key from casework.fct_messages_classified")
         }
         yield {"exit_codes": exit_codes, "classified": classified, "admin": admin}
 

@@ -102,7 +102,7 @@ def incidents_by_id(warehouse) -> dict[str, dict]:
     with warehouse.connect("admin") as conn:
         rows = conn.execute(
             "select incident_id, responsible_body_code, first_answer_at, deadline_at, detected_at"
-            " from marts.fct_incidents"
+            " from casework.fct_incidents"
         ).fetchall()
     return {
         row[0]: {"body": row[1], "first_answer_at": row[2], "deadline_at": row[3], "detected_at": row[4]}
@@ -232,10 +232,10 @@ def test_a_rerun_sends_nothing_and_the_refused_recipient_gets_it_when_the_server
 def test_a_failed_gate_sends_only_the_hold_notice_to_the_officers(weekly, warehouse, mailbox, recipients):
     with warehouse.connect("admin", autocommit=True) as conn:
         incident_id, status = conn.execute(
-            "select incident_id, sla_status from marts.fct_incidents order by incident_id limit 1"
+            "select incident_id, sla_status from casework.fct_incidents order by incident_id limit 1"
         ).fetchone()
         conn.execute(
-            "update marts.fct_incidents set sla_status = 'lost' where incident_id = %s", [incident_id]
+            "update casework.fct_incidents set sla_status = 'lost' where incident_id = %s", [incident_id]
         )
     mailbox.clear()
     try:
@@ -244,7 +244,8 @@ def test_a_failed_gate_sends_only_the_hold_notice_to_the_officers(weekly, wareho
     finally:
         with warehouse.connect("admin", autocommit=True) as conn:
             conn.execute(
-                "update marts.fct_incidents set sla_status = %s where incident_id = %s", [status, incident_id]
+                "update casework.fct_incidents set sla_status = %s where incident_id = %s",
+                [status, incident_id],
             )
     officers = {r.email for r in recipients if r.is_officer and "day" in r.periods}
     assert sorted(item.recipient for item in mailbox.received) == sorted(officers)  # once each

@@ -186,6 +186,9 @@ def schema(warehouse) -> Iterator[str]:
                     )
             for incident in INCIDENTS:
                 _insert_incident(conn, name, incident)
+            # the gate and the exports read as the officers' role, as they read casework and the marts
+            conn.execute(sql.SQL("grant usage on schema {} to socmon_officer").format(ident))
+            conn.execute(sql.SQL("grant select on all tables in schema {} to socmon_officer").format(ident))
             _insert_message(conn, name, "vk:wall-123_999", "2026-03-17 10:00", is_incident=False)
             yield name
         finally:
@@ -497,26 +500,34 @@ def test_cli_export_refuses_stale_marts_and_says_why(
 # ---- the gate inside socmon_publish (airflow dags test) ----
 
 PUBLISH_DAY_AT = datetime(2026, 3, 18, 9, 0, tzinfo=MOSCOW)  # reports DAY
-MART_TABLES = ("fct_incidents", "fct_messages_classified", "mart_account_compliance_daily")
+# the table -> the schema the DAG reads it from (the facts that identify citizens are in casework)
+MART_TABLES = {
+    "fct_incidents": "casework",
+    "fct_messages_classified": "casework",
+    "mart_account_compliance_daily": "marts",
+}
 
 
 @pytest.fixture(scope="module")
 def publish_env(schema: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """The Airflow environment, with the test schema's tables copied into `marts` (what the DAG reads)."""
+    """The Airflow environment, with the test schema's tables copied where the DAG reads them."""
     with server.connect("admin", autocommit=True) as conn:
-        for table in MART_TABLES:
+        for table, target in MART_TABLES.items():
             conn.execute(
                 sql.SQL("create table {} as select * from {}").format(
-                    sql.Identifier("marts", table), sql.Identifier(schema, table)
+                    sql.Identifier(target, table), sql.Identifier(schema, table)
                 )
+            )
+            conn.execute(
+                sql.SQL("grant select on {} to socmon_officer").format(sql.Identifier(target, table))
             )
         env = airflow_environment()
         ensure_airflow(env)
         try:
             yield env
         finally:
-            for table in MART_TABLES:
-                conn.execute(sql.SQL("drop table {}").format(sql.Identifier("marts", table)))
+            for table, target in MART_TABLES.items():
+                conn.execute(sql.SQL("drop table {}").format(sql.Identifier(target, table)))
 
 
 def _publish(env: dict[str, str], out_dir: Path, at: datetime = PUBLISH_DAY_AT) -> str:
@@ -543,7 +554,7 @@ def test_publish_dag_exports_the_day_when_the_gate_passes(
 
 
 def test_publish_dag_writes_nothing_when_the_gate_fails(publish_env: dict[str, str], tmp_path: Path) -> None:
-    with incident_added("marts", _bad(status="pending")), pytest.raises(DagRunFailed) as failed:
+    with incident_added("casework", _bad(status="pending")), pytest.raises(DagRunFailed) as failed:
         _publish(publish_env, tmp_path / "out")
 
     assert not (tmp_path / "out").exists()

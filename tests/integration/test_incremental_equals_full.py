@@ -86,13 +86,13 @@ OUTPUTS = [
     "intermediate.int_incident_messages",
     "intermediate.int_answers_matched",
     "intermediate.int_incidents_evaluated",
-    "marts.fct_messages_classified",
-    "marts.fct_incidents",
+    "casework.fct_messages_classified",
+    "casework.fct_incidents",
     "marts.fct_incident_answers",
-    "marts.fct_incident_messages",
+    "casework.fct_incident_messages",
     "marts.mart_body_rating_monthly",
-    "marts.mart_incident_spikes",
-    "marts.open_incident_threads",
+    "casework.mart_incident_spikes",
+    "casework.open_incident_threads",
 ]
 # the account-compliance models do not depend on messages: left out to keep the test short
 EXCLUDED = ["path:models/marts/compliance", "path:models/intermediate/compliance", "snap_account_metadata"]

@@ -1,7 +1,7 @@
 """Old threads are re-read while an incident in them waits for its final answer.
 
 Tuesday 24.11.2026 of the VK sandbox is extracted at 00:10 the next night, so answers given on
-Wednesday are not in raw yet, and dbt builds `marts.open_incident_threads` at 00:30. A run four days
+Wednesday are not in raw yet, and dbt builds `casework.open_incident_threads` at 00:30. A run four days
 later no longer re-reads Tuesday's posts by their age (the last 3 days are); it re-reads the threads the
 loader finds in the view (`read_open_threads`), and so loads the answers that came meanwhile.
 """
@@ -71,9 +71,9 @@ def runs(warehouse, stamp_loads, tmp_path_factory) -> dict[str, Any]:
             ],
             {"as_of_at": AS_OF.isoformat()},
         )
-        incidents = {key for (key,) in admin.execute("select source_message_key from marts.fct_incidents")}
+        incidents = {key for (key,) in admin.execute("select source_message_key from casework.fct_incidents")}
         merged = {
-            key for (key,) in admin.execute("select source_message_key from marts.fct_incident_messages")
+            key for (key,) in admin.execute("select source_message_key from casework.fct_incident_messages")
         }
         before = comment_keys(admin)
         with warehouse.connect("loader") as loader:

@@ -10,6 +10,7 @@ counted again here from socmon.calendar.
 import csv
 import hashlib
 import hmac
+import shutil
 from collections import Counter
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -17,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from socmon.calendar import build_calendar, calendar_dir, read_overrides
 from socmon.config import settings
@@ -57,6 +59,8 @@ def world():
 def pipeline(warehouse, world, tmp_path_factory, stamp_loads):
     """Runs the three DAGs once for the module; yields the Airflow environment used."""
     logs = tmp_path_factory.mktemp("dag-logs")
+    for artifacts in ("target", "logs"):  # what the key test greps is what this run left
+        shutil.rmtree(settings().dbt_project_dir / artifacts, ignore_errors=True)
     with (
         warehouse.connect("admin", autocommit=True) as admin,
         stamp_loads(admin, LOADED_AT),
@@ -126,8 +130,8 @@ def working_deadline(clock_start: datetime, duration: timedelta) -> datetime:
 
 
 @pytest.fixture
-def bi(warehouse):
-    with warehouse.connect("bi") as conn:
+def officer(warehouse):
+    with warehouse.connect("officer") as conn:
         yield conn
 
 
@@ -147,9 +151,11 @@ def test_every_generated_message_reaches_raw_once(pipeline, warehouse, world):
     assert (posts, comments) == pipeline["counts_after_first_pass"]
 
 
-def test_every_generated_message_is_classified_and_incidents_found(pipeline, bi, truth):
+def test_every_generated_message_is_classified_and_incidents_found(pipeline, officer, truth):
     classified = dict(
-        bi.execute("select source_message_key, is_incident from marts.fct_messages_classified").fetchall()
+        officer.execute(
+            "select source_message_key, is_incident from casework.fct_messages_classified"
+        ).fetchall()
     )
     # everything citizens, communities and officials published in the window, once; the discussion
     # group's copy of a Telegram channel post (its thread root) is the post itself, not a message
@@ -163,12 +169,12 @@ def test_every_generated_message_is_classified_and_incidents_found(pipeline, bi,
     assert precision >= 0.95, f"precision {precision:.3f}"
 
 
-def test_incidents_carry_body_municipality_and_the_working_hours_deadline(pipeline, bi, truth):
-    rows = bi.execute(
+def test_incidents_carry_body_municipality_and_the_working_hours_deadline(pipeline, officer, truth):
+    rows = officer.execute(
         """
         select source_message_key, responsible_body_code, municipality_code, published_at, detected_at,
             clock_start_at, deadline_at, importance
-        from marts.fct_incidents
+        from casework.fct_incidents
         """
     ).fetchall()
     assert rows
@@ -189,14 +195,14 @@ def test_incidents_carry_body_municipality_and_the_working_hours_deadline(pipeli
     assert 0 < backfilled < len(rows)  # both rules are exercised
 
 
-def test_the_sla_status_follows_the_sandbox_answers(pipeline, bi, truth):
+def test_the_sla_status_follows_the_sandbox_answers(pipeline, officer, truth):
     first_answer = {}
     for label in truth.values():
         if label["kind"] == "official_answer":
             incident, at = label["answers_key"], label["published_at"]
             first_answer[incident] = min(first_answer.get(incident, at), at)
-    rows = bi.execute(
-        "select source_message_key, first_answer_at, deadline_at, sla_status from marts.fct_incidents"
+    rows = officer.execute(
+        "select source_message_key, first_answer_at, deadline_at, sla_status from casework.fct_incidents"
     ).fetchall()
     statuses = Counter()
     for key, first_answer_at, deadline_at, status in rows:
@@ -213,19 +219,19 @@ def test_the_sla_status_follows_the_sandbox_answers(pipeline, bi, truth):
     assert set(statuses) == {"answered_on_time", "answered_late", "overdue", "open"}, statuses
 
 
-def test_official_replies_in_the_threads_are_the_incidents_answers_on_every_network(pipeline, bi, truth):
+def test_official_replies_in_the_threads_are_the_incidents_answers_on_every_network(pipeline, officer, truth):
     """VK comments, OK comments and Telegram replies in a channel's discussion group, made by an
     official account (a Telegram body answers as its channel), are the answers of the incident."""
-    rows = bi.execute(
+    rows = officer.execute(
         """
         select incidents.source_message_key, answers.answer_message_key, answers.answered_at,
             answers.platform
         from marts.fct_incident_answers as answers
-        inner join marts.fct_incidents as incidents
+        inner join casework.fct_incidents as incidents
             on incidents.incident_id = answers.incident_id
         """
     ).fetchall()
-    found = {key for (key,) in bi.execute("select source_message_key from marts.fct_incidents")}
+    found = {key for (key,) in officer.execute("select source_message_key from casework.fct_incidents")}
     expected = {
         (label["answers_key"], key)
         for key, label in truth.items()
@@ -263,8 +269,8 @@ def test_the_loader_reads_which_threads_to_reread_and_nothing_else_in_marts(pipe
             """
             select incidents.incident_id, coalesce(incidents.final_deadline_at, incidents.deadline_at),
                 incidents.final_answer_at, messages.platform, messages.thread_root_key
-            from marts.fct_incidents as incidents
-            inner join marts.fct_incident_messages as merged
+            from casework.fct_incidents as incidents
+            inner join casework.fct_incident_messages as merged
                 on merged.incident_id = incidents.incident_id
             inner join intermediate.int_messages_unioned as messages
                 on messages.source_message_key = merged.source_message_key
@@ -276,10 +282,10 @@ def test_the_loader_reads_which_threads_to_reread_and_nothing_else_in_marts(pipe
             waiting.setdefault((platform, thread_root_key), set()).add(incident_id)
     with warehouse.connect("loader") as conn:
         listed = conn.execute(
-            "select platform, thread_root_key, open_incident_count from marts.open_incident_threads"
+            "select platform, thread_root_key, open_incident_count from casework.open_incident_threads"
         ).fetchall()
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            conn.execute("select 1 from marts.fct_incidents")
+            conn.execute("select 1 from casework.fct_incidents")
     assert len(waiting) > 100  # at the fixed clock most incidents are days from their final deadline
     assert {(platform, root): count for platform, root, count in listed} == {
         thread: len(ids) for thread, ids in waiting.items()
@@ -291,7 +297,7 @@ def test_authors_are_pseudonymised_with_the_warehouse_key(pipeline, warehouse):
     with warehouse.connect("admin") as conn:
         authors = conn.execute(
             "select incidents.platform, evaluated.author_id, incidents.author_key"
-            " from marts.fct_incidents as incidents"
+            " from casework.fct_incidents as incidents"
             " join intermediate.int_incidents_evaluated as evaluated using (source_message_key)"
         ).fetchall()
     assert authors
@@ -309,3 +315,70 @@ def test_the_pseudonym_key_is_in_no_dbt_artifact_and_no_airflow_log(pipeline):
     assert any(path.suffix == ".log" for path in files)  # the DAG runs left logs to search
     assert any(path.name == "manifest.json" for path in files)
     assert [path for path in files if key in path.read_bytes()] == []
+
+
+def citizen_traces(conn) -> tuple[set[str], set[str]]:
+    """What identifies the citizens of the generated world, taken from what was loaded: the text, link
+    and key of each message users wrote (substrings to look for) and their ids (values to look for)."""
+    rows = conn.execute(
+        "select message_text, message_url, source_message_key, author_id"
+        " from intermediate.int_messages_unioned where author_kind = 'user'"
+    ).fetchall()
+    # an OK comment's link is its topic's (OK has no link to a comment): that names no citizen
+    topics = {url for (url,) in conn.execute(
+        "select message_url from intermediate.int_messages_unioned"
+        " where platform = 'ok' and message_kind = 'comment'"
+    )}  # fmt: skip
+    texts = {text.strip() for text, *_ in rows if text and len(text.strip()) >= 20}
+    links = {value for _, url, key, _ in rows for value in (url, key) if value and value not in topics}
+    ids = {author_id for *_, author_id in rows if author_id and len(author_id) >= 4}
+    return texts | links, ids
+
+
+def relations_readable_by(conn) -> list[tuple[str, str]]:
+    return conn.execute(
+        "select table_schema, table_name from information_schema.tables"
+        " where table_schema not in ('pg_catalog', 'information_schema')"
+        " and has_table_privilege(format('%I.%I', table_schema, table_name), 'select')"
+        " order by 1, 2"
+    ).fetchall()
+
+
+def test_bi_can_read_no_citizen_text_link_or_id_anywhere(pipeline, warehouse):
+    with warehouse.connect("admin") as conn:
+        substrings, ids = citizen_traces(conn)
+    assert len(substrings) > 100 and len(ids) > 10
+    found = {}
+    with warehouse.connect("bi") as bi:
+        relations = relations_readable_by(bi)
+        assert ("marts", "fct_incidents") in relations
+        for schema, table in relations:
+            cells = [
+                str(value)
+                for (row,) in bi.execute(
+                    sql.SQL("select to_jsonb(t) from {} as t").format(sql.Identifier(schema, table))
+                )
+                for value in row.values()
+                if value is not None
+            ]
+            haystack = "\x00".join(cells)
+            leaked = {needle for needle in substrings if needle in haystack} | (ids & set(cells))
+            if leaked:
+                found[f"{schema}.{table}"] = sorted(leaked)[:3]
+    assert found == {}
+
+
+def test_officers_read_the_casework_with_text_link_and_thread(pipeline, warehouse):
+    with warehouse.connect("officer") as officer:
+        incidents = officer.execute(
+            "select count(*), count(message_text), count(message_url), count(source_message_key),"
+            " count(thread_root_key) from casework.fct_incidents"
+        ).fetchone()
+        messages = officer.execute(
+            "select count(*), count(source_message_key), count(thread_root_key)"
+            " from casework.fct_messages_classified"
+        ).fetchone()
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            officer.execute("select 1 from raw.vk_posts")
+    assert incidents[0] > 100 and len(set(incidents)) == 1
+    assert messages[0] > incidents[0] and len(set(messages)) == 1

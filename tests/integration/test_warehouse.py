@@ -16,7 +16,7 @@ from socmon.sources.files import ingest_files
 pytestmark = pytest.mark.integration
 
 
-PROBED_SCHEMAS = ("staging", "intermediate", "snapshots", "marts")
+PROBED_SCHEMAS = ("staging", "intermediate", "snapshots", "marts", "casework")
 
 
 @pytest.fixture
@@ -59,6 +59,7 @@ def test_bi_reads_the_marts_and_nothing_else(warehouse, probes):
             "staging.role_probe",
             "intermediate.role_probe",
             "snapshots.role_probe",
+            "casework.role_probe",
             "ops.role_probe",
         ]
         read = [table for table in unreadable if not refused(bi, f"select * from {table}")]
@@ -79,6 +80,26 @@ def test_bi_reads_the_marts_and_nothing_else(warehouse, probes):
         assert bi.execute("select x from marts.role_probe").fetchall() == [(1,)]
 
 
+def test_officers_read_casework_marts_and_the_seeds_and_write_nothing(warehouse, probes):
+    with warehouse.connect("officer", autocommit=True) as officer:
+        readable = ("casework", "marts", "staging")
+        for schema in readable:
+            assert officer.execute(f"select x from {schema}.role_probe").fetchall() == [(1,)]
+        unreadable = ["raw.vk_posts", "raw.rejected", "intermediate.role_probe", "snapshots.role_probe"]
+        unreadable += ["ops.role_probe", "ops.pseudonym_key", "ops.author_links"]
+        assert [table for table in unreadable if not refused(officer, f"select * from {table}")] == []
+        writes = [w.format(table=f"{schema}.role_probe", column="x") for schema in readable for w in WRITES]
+        writes += [f"create table {schema}.officer_table (x int)" for schema in (*readable, "public")]
+        assert [statement for statement in writes if not refused(officer, statement)] == []
+
+
+def test_people_s_roles_have_timeouts_that_cannot_hold_dbt(warehouse):
+    for role in ("bi", "officer"):
+        with warehouse.connect(role) as conn:
+            assert conn.execute("show statement_timeout").fetchone() == ("5min",)
+            assert conn.execute("show idle_in_transaction_session_timeout").fetchone() == ("1min",)
+
+
 def test_the_loader_writes_raw_and_reads_nothing_built_by_dbt(warehouse, probes):
     with warehouse.connect("loader", autocommit=True) as loader:
         loader.execute(
@@ -91,7 +112,7 @@ def test_the_loader_writes_raw_and_reads_nothing_built_by_dbt(warehouse, probes)
             for schema in (*PROBED_SCHEMAS, "ops")
             if not refused(loader, f"select * from {schema}.role_probe")
         ]
-        assert read == []  # in marts it reads only the open_incident_threads view (granted by dbt)
+        assert read == []  # in casework it reads only the open_incident_threads view (granted by dbt)
         writes = [w.format(table="marts.role_probe", column="x") for w in WRITES] + [
             f"create table {schema}.loader_table (x int)" for schema in (*PROBED_SCHEMAS, "ops", "public")
         ]
@@ -266,7 +287,7 @@ def test_a_warehouse_without_its_key_refuses_to_pseudonymise(warehouse, admin):
 
 
 def test_only_the_owner_reads_the_key_and_the_author_links(warehouse):
-    for role in ("loader", "transform", "bi"):
+    for role in ("loader", "transform", "bi", "officer"):
         with warehouse.connect(role, autocommit=True) as conn:
             assert refused(conn, "select * from ops.pseudonym_key"), role
     with warehouse.connect("bi", autocommit=True) as bi:

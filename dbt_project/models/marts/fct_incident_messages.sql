@@ -1,6 +1,7 @@
 {{
     config(
         materialized='incremental',
+        schema='casework',
         unique_key='source_message_key',
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
@@ -26,7 +27,9 @@ incident_messages as (
 final as (
     select
         md5(incident_message_key)   as incident_id,
+        {{ opaque_id('incident', 'incident_message_key') }} as bi_incident_id,
         source_message_key,
+        {{ opaque_id('message', 'source_message_key') }} as bi_message_id,
         is_primary,
         merge_depth,
         platform,

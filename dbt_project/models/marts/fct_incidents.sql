@@ -1,6 +1,7 @@
 {{
     config(
         materialized='incremental',
+        schema='casework',
         unique_key='incident_id',
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
@@ -16,7 +17,9 @@
     )
 }}
 
-{#- An incremental run copies the incidents int_incidents_evaluated (re)evaluated since the ones it copied
+{#- casework.fct_incidents: the officers' incidents, with the citizen's text (contacts masked), link and
+    thread. BI reads marts.fct_incidents (bi_fct_incidents), the same facts without them.
+    An incremental run copies the incidents int_incidents_evaluated (re)evaluated since the ones it copied
     last (evaluated_run_at), and first deletes the messages declassified since. -#}
 
 -- depends_on: {{ ref('int_messages_classified') }}
@@ -35,12 +38,19 @@ to_evaluate as (
     {% endif %}
 ),
 
+threads as (
+    select source_message_key, thread_root_key
+    from {{ ref('int_messages_classified') }}
+),
+
 final as (
     select
-        md5(source_message_key)                                 as incident_id,
+        md5(to_evaluate.source_message_key)                     as incident_id,
+        {{ opaque_id('incident', 'to_evaluate.source_message_key') }} as bi_incident_id,
         platform,
         message_url,
-        source_message_key,
+        to_evaluate.source_message_key,
+        threads.thread_root_key,
         category_code,
         responsible_body_code,
         municipality_code,
@@ -58,8 +68,7 @@ final as (
         evaluated_at,
         loaded_at,
         {{ author_pseudonym('platform', 'author_id') }}         as author_key,
-        -- a VK mention names a citizen by id: keep the name, drop the id
-        regexp_replace(message_text, '\[id[0-9]+\|([^]]*)\]', '\1', 'g') as message_text,
+        {{ mask_contacts('message_text') }}                      as message_text,
         working_hours_to_first_answer,
         merged_message_count,
         is_overridden,
@@ -67,6 +76,8 @@ final as (
         override_reason,
         evaluated_run_at
     from to_evaluate
+    left join threads
+        on threads.source_message_key = to_evaluate.source_message_key
 )
 
 select * from final

@@ -1,6 +1,7 @@
 {{
     config(
         materialized='incremental',
+        schema='casework',
         unique_key='source_message_key',
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
@@ -12,7 +13,9 @@
     )
 }}
 
-{#- An incremental run copies the rows int_messages_classified wrote since the last one (classified_at). -#}
+{#- casework.fct_messages_classified: every message's verdict with its key, link and thread, for the
+    officers; BI reads marts.fct_messages_classified (bi_fct_messages_classified) with opaque ids instead.
+    An incremental run copies the rows int_messages_classified wrote since the last one (classified_at). -#}
 
 with
 
@@ -31,6 +34,8 @@ changed as (
 final as (
     select
         source_message_key,
+        {{ opaque_id('message', 'source_message_key') }}     as bi_message_id,
+        thread_root_key,
         platform,
         published_at,
         is_incident,
@@ -46,6 +51,7 @@ final as (
         loaded_at,
         municipality_source,
         duplicate_of_message_key,
+        {{ opaque_id('message', 'duplicate_of_message_key') }} as bi_duplicate_of_message_id,
         is_overridden,
         override_by,
         override_reason,

@@ -1,6 +1,7 @@
 {{
     config(
         materialized='incremental',
+        schema='casework',
         unique_key='spike_id',
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
@@ -12,7 +13,9 @@
     )
 }}
 
-{#- Spikes: var spike_min_incidents (5) or more incidents of one category in one municipality within
+{#- casework.mart_incident_spikes (the alerts list the messages' keys and links); BI reads
+    marts.mart_incident_spikes (bi_mart_incident_spikes) without them.
+    Spikes: var spike_min_incidents (5) or more incidents of one category in one municipality within
     var spike_window_hours (3) hours of each other, e.g. a water outage in one district. Overlapping
     windows make one alert, with its incidents' messages; its id is the hash of its category, municipality
     and start. An incremental run recomputes, for each category and municipality with an incident evaluated

@@ -1,6 +1,7 @@
 {{
     config(
         materialized='view',
+        schema='casework',
         grants={'select': ['socmon_loader']},
     )
 }}

@@ -27,6 +27,8 @@ __all__ = ["GateFailed", "GateResult", "run_gate"]
 
 log = logging.getLogger(__name__)
 
+READER_ROLE = "officer"  # the gate reads the data as the officers' role; the owner only records its runs
+
 DATA_SOURCE = "warehouse"
 CHECKPOINT = "socmon_gate"
 # COMPLETE: a failed query of unexpected rows shows its rows (SUMMARY gives only their count)
@@ -47,7 +49,7 @@ def run_gate(
     started = time.monotonic()
     _quiet_great_expectations()
     registry = load_registry()
-    targets: list[Target] = [(entry, entry.schema or schema) for entry in registry.SUITES]
+    targets: list[Target] = [(entry, _schema_of(entry, schema)) for entry in registry.SUITES]
     missing = [target for target in targets if not _table_exists(*_qualified(target))]
     failures = []
     if period is not None:
@@ -93,6 +95,14 @@ def _daily_dbt_tests() -> list[str]:
     return []
 
 
+def _schema_of(entry: Any, schema: str) -> str:
+    from socmon.reports.casework import casework_schema
+
+    if entry.schema:
+        return entry.schema
+    return casework_schema(schema) if getattr(entry, "casework", False) else schema
+
+
 def _quarantined(period: ReportPeriod | None) -> dict[str, int]:
     """Records quarantined by the loader and by staging (since the period's start, when there is one)."""
     from socmon.warehouse.quarantine import quarantined_records
@@ -116,7 +126,7 @@ def _qualified(target: Target) -> tuple[str, str]:
 
 
 def _table_exists(schema: str, table: str) -> bool:
-    with server.connect("admin") as conn:
+    with server.connect(READER_ROLE) as conn:
         row = conn.execute(
             "select 1 from information_schema.tables where table_schema = %s and table_name = %s",
             [schema, table],
@@ -125,8 +135,9 @@ def _table_exists(schema: str, table: str) -> bool:
 
 
 def _connection_string(schema: str) -> str:
-    """The owner's URL with `schema` as the search path (GX 1.x wants the schema in the connection)."""
-    return f"{server.url('admin')}?options={quote(f'-csearch_path={schema}')}"
+    """The officers' role's URL (it reads casework, the marts and the seeds, and writes nothing) with
+    `schema` as the search path (GX 1.x wants the schema in the connection)."""
+    return f"{server.url(READER_ROLE)}?options={quote(f'-csearch_path={schema}')}"
 
 
 def _validate(targets: list[Target], period: ReportPeriod | None) -> tuple[int, list[str]]:
@@ -160,7 +171,11 @@ def _validate(targets: list[Target], period: ReportPeriod | None) -> tuple[int, 
     checkpoint = context.checkpoints.add(
         gx.Checkpoint(name=CHECKPOINT, validation_definitions=definitions, result_format=RESULT_FORMAT)
     )
-    outcome = checkpoint.run()
+    try:
+        outcome = checkpoint.run()
+    finally:  # GX keeps a pool of connections per source: the officers' role has a connection limit
+        for source in sources.values():
+            source.get_engine().dispose()
 
     evaluated, failures = 0, []
     for suite_result in outcome.run_results.values():

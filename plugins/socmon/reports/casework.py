@@ -1,7 +1,8 @@
 """The incidents with the citizen's text and link, as the officers and a body's curators read them.
 
-Today the full-text facts live in `marts.fct_incidents`; once a `casework` schema for officers exists,
-`CASEWORK_SCHEMA` (or the `schema` argument) is the one place to change.
+The facts that identify a citizen (text, link, message key, thread) live in `casework.fct_incidents`
+and `casework.fct_messages_classified`, which the officers' role reads; the marts beside them hold the
+same facts for BI without them. Every report reads as `socmon_officer`, never as the owner.
 """
 
 from __future__ import annotations
@@ -15,8 +16,16 @@ from psycopg.rows import dict_row
 from socmon.reports import labels_ru
 from socmon.warehouse import server
 
-CASEWORK_SCHEMA = "marts"
+CASEWORK_SCHEMA = "casework"
+MARTS_SCHEMA = "marts"
+READER_ROLE = "officer"
 EXCERPT_CHARS = 300
+
+
+def casework_schema(schema: str) -> str:
+    """Where the identifying facts are, beside a schema of marts: `casework` beside the warehouse's
+    `marts`; any other schema (a test's) holds both."""
+    return CASEWORK_SCHEMA if schema == MARTS_SCHEMA else schema
 
 
 @dataclass(frozen=True)
@@ -79,7 +88,7 @@ order by (i.sla_status = 'overdue') desc, i.deadline_at nulls last, i.published_
 def fetch_case_incidents(
     condition: str,
     params: dict[str, object],
-    schema: str = CASEWORK_SCHEMA,
+    schema: str = MARTS_SCHEMA,
     reference_schema: str = "staging",
 ) -> list[CaseIncident]:
     """The incidents matching `condition` (SQL over alias `i`, with %(name)s parameters), overdue first.
@@ -87,13 +96,13 @@ def fetch_case_incidents(
     Every reader of incident texts (the bodies' lists, the alerts) goes through here.
     """
     query = sql.SQL(CASE_QUERY).format(
-        incidents=sql.Identifier(schema, "fct_incidents"),
+        incidents=sql.Identifier(casework_schema(schema), "fct_incidents"),
         bodies=sql.Identifier(schema, "dim_executive_bodies"),
         municipalities=sql.Identifier(schema, "dim_municipalities"),
         categories=sql.Identifier(reference_schema, "categories"),
         condition=sql.SQL(condition),  # type: ignore[arg-type]  # callers pass constant SQL
     )
-    with server.connect("admin") as conn, conn.cursor(row_factory=dict_row) as cursor:
+    with server.connect(READER_ROLE) as conn, conn.cursor(row_factory=dict_row) as cursor:
         rows = cursor.execute(query, params).fetchall()
     return [
         CaseIncident(

@@ -280,7 +280,7 @@ def body_names(schema: str = "marts") -> dict[str, str]:
     from socmon.reports.queries import _names
     from socmon.warehouse import server
 
-    with server.connect("admin") as conn:
+    with server.connect("officer") as conn:
         return _names(conn, schema, "dim_executive_bodies")
 
 

@@ -123,7 +123,7 @@ def fetch_rating(month: date, schema: str = "marts") -> list[RatingRow]:
         rating=sql.Identifier(schema, "mart_body_rating_monthly"),
         bodies=sql.Identifier(schema, "dim_executive_bodies"),
     )
-    with server.connect("admin") as conn, conn.cursor(row_factory=dict_row) as cursor:
+    with server.connect("officer") as conn, conn.cursor(row_factory=dict_row) as cursor:
         rows = cursor.execute(query, [month]).fetchall()
     rated = 0
     result = []

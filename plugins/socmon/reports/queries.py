@@ -1,4 +1,5 @@
-"""Reads the incidents of a period from the marts, and the Russian names of their codes."""
+"""Reads the incidents of a period (casework.fct_incidents), the compliance marts, and the Russian names
+of their codes, as the officers' role."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from psycopg.rows import dict_row
 
 from socmon.period import ReportPeriod
 from socmon.reports import labels_ru
+from socmon.reports.casework import READER_ROLE, casework_schema
 from socmon.reports.model import AccountCompliance, AccountFailure, Incident
 from socmon.warehouse import server
 
@@ -45,9 +47,9 @@ def fetch_incidents(
         " order by published_at, incident_id"
     ).format(
         columns=sql.SQL(", ").join(map(sql.Identifier, INCIDENT_COLUMNS)),
-        table=sql.Identifier(schema, "fct_incidents"),
+        table=sql.Identifier(casework_schema(schema), "fct_incidents"),
     )
-    with server.connect("admin") as conn:
+    with server.connect(READER_ROLE) as conn:
         bodies = _names(conn, schema, "dim_executive_bodies")
         municipalities = _names(conn, schema, "dim_municipalities")
         categories = _names(conn, reference_schema, "categories")
@@ -124,7 +126,7 @@ def fetch_account_compliance(
     check; check names come from `<reference_schema>.compliance_checks`.
     """
     table = sql.Identifier(schema, COMPLIANCE_TABLE)
-    with server.connect("admin") as conn:
+    with server.connect(READER_ROLE) as conn:
         if not _table_exists(conn, schema, COMPLIANCE_TABLE):
             return AccountCompliance(day=None)
         found = conn.execute(sql.SQL(DAY_SHOWN).format(table), [period.last_day]).fetchone()

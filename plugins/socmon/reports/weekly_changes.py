@@ -29,7 +29,7 @@ def fetch_compliance_changes(period: ReportPeriod, schema: str = "marts") -> tup
         " and (new_failed_check_codes is not null or fixed_check_codes is not null)"
         " order by body_name_ru, platform"
     ).format(sql.Identifier(schema, "mart_account_compliance_weekly"))
-    with server.connect("admin") as conn:
+    with server.connect("officer") as conn:
         if not conn.execute(
             "select to_regclass(%s) is not null", [f"{schema}.mart_account_compliance_weekly"]
         ).fetchall()[0][0]:

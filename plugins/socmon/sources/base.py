@@ -86,6 +86,6 @@ class Extractor(Protocol):
         """Yield batches of payloads published in [since, until), resuming from the saved cursors.
 
         The replies of `open_threads` (ids of posts or topics with an incident still waiting for its
-        answer: `marts.open_incident_threads`) are read again too, however old the thread.
+        answer: `casework.open_incident_threads`) are read again too, however old the thread.
         """
         ...

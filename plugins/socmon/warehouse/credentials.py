@@ -19,6 +19,7 @@ ROLES = {
     "loader": "socmon_loader",
     "transform": "socmon_transform",
     "bi": "socmon_bi",
+    "officer": "socmon_officer",
 }
 
 

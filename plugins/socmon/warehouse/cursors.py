@@ -44,11 +44,12 @@ def record_error(conn: psycopg.Connection, source_id: str, method: str, error: s
 
 def read_open_threads(conn: psycopg.Connection, source_id: str) -> list[str]:
     """Ids of the source's threads with an incident still waiting for its final answer, from the view
-    `marts.open_incident_threads`; none before dbt has built it."""
+    `casework.open_incident_threads`; none before dbt has built it."""
     try:
         with conn.transaction():
             rows = conn.execute(
-                "select thread_id from marts.open_incident_threads where source_id = %s order by thread_id",
+                "select thread_id from casework.open_incident_threads"
+                " where source_id = %s order by thread_id",
                 [source_id],
             ).fetchall()
     except (psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName):

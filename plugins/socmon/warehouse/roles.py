@@ -1,9 +1,11 @@
-"""The database, its three working roles and their schemas.
+"""The database, its working roles and their schemas.
 
-- socmon_loader writes `raw`, and reads `marts.open_incident_threads` (the threads to re-read);
-- socmon_transform reads `raw` and writes `staging`, `intermediate` and `marts`;
-- socmon_bi reads `marts` only.
-The owner (`socmon`) reads everything and runs the gate and the exports.
+- socmon_loader writes `raw`, and reads `casework.open_incident_threads` (the threads to re-read);
+- socmon_transform reads `raw` and writes `staging`, `intermediate`, `marts`, `casework`, `snapshots`;
+- socmon_officer (compliance officers, the gate and the exports) reads `casework` (citizens' text, links
+  and threads), `marts` and the reference seeds in `staging`;
+- socmon_bi reads `marts` only, where nothing identifies a citizen.
+The owner (`socmon`) keeps `ops` (the pseudonym key, author links, the run records).
 """
 
 from __future__ import annotations
@@ -17,8 +19,12 @@ from socmon.config import settings
 from socmon.warehouse.credentials import OWNER, ROLES, WarehouseError, pseudonym_key
 from socmon.warehouse.runs import ensure_runs_table
 
-LOADER, TRANSFORM, BI = ROLES["loader"], ROLES["transform"], ROLES["bi"]
-TRANSFORM_SCHEMAS = ("staging", "intermediate", "marts", "snapshots")
+LOADER, TRANSFORM, BI, OFFICER = ROLES["loader"], ROLES["transform"], ROLES["bi"], ROLES["officer"]
+TRANSFORM_SCHEMAS = ("staging", "intermediate", "marts", "casework", "snapshots")
+# people's roles: a bounded number of connections (the gate and the exports use the officers' role too),
+# and no query or idle transaction that holds dbt's table swaps for long
+CONNECTION_LIMITS = {BI: 20, OFFICER: 50}
+READER_TIMEOUTS = {"statement_timeout": "5min", "idle_in_transaction_session_timeout": "1min"}
 
 
 def _owner_connection(dbname: str, creds: dict[str, str]) -> psycopg.Connection:
@@ -32,7 +38,7 @@ def ensure_database(creds: dict[str, str]) -> None:
     database = settings().database
     key = pseudonym_key(creds)  # nothing is created without it
     with _owner_connection("postgres", creds) as conn:
-        for role in (LOADER, TRANSFORM, BI):
+        for role in (LOADER, TRANSFORM, BI, OFFICER):
             exists = conn.execute("select 1 from pg_roles where rolname = %s", [role]).fetchone()
             verb = "alter" if exists else "create"
             conn.execute(
@@ -40,6 +46,16 @@ def ensure_database(creds: dict[str, str]) -> None:
                     sql.Identifier(role), sql.Literal(creds[role])
                 )
             )
+        for role, limit in CONNECTION_LIMITS.items():
+            conn.execute(
+                sql.SQL("alter role {} connection limit {}").format(sql.Identifier(role), sql.Literal(limit))
+            )
+            for setting, value in READER_TIMEOUTS.items():
+                conn.execute(
+                    sql.SQL("alter role {} set {} = {}").format(
+                        sql.Identifier(role), sql.Identifier(setting), sql.Literal(value)
+                    )
+                )
         if not conn.execute("select 1 from pg_database where datname = %s", [database]).fetchone():
             conn.execute(sql.SQL("create database {}").format(sql.Identifier(database)))
     with _owner_connection(database, creds) as conn:
@@ -62,7 +78,7 @@ def _grant(conn: psycopg.Connection, database: str) -> None:
     run = conn.execute
     run(sql.SQL("revoke all on database {} from public").format(i(database)))
     run("revoke create on schema public from public")
-    for role in (LOADER, TRANSFORM, BI):
+    for role in (LOADER, TRANSFORM, BI, OFFICER):
         run(sql.SQL("grant connect on database {} to {}").format(i(database), i(role)))
     run(sql.SQL("grant temporary on database {} to {}, {}").format(i(database), i(LOADER), i(TRANSFORM)))
     run(sql.SQL("create schema if not exists raw authorization {}").format(i(LOADER)))
@@ -76,16 +92,21 @@ def _grant(conn: psycopg.Connection, database: str) -> None:
     run(sql.SQL("grant create on database {} to {}").format(i(database), i(TRANSFORM)))
     for schema in TRANSFORM_SCHEMAS:
         run(sql.SQL("create schema if not exists {} authorization {}").format(i(schema), i(TRANSFORM)))
-    run(sql.SQL("revoke all on schema raw, staging, intermediate from {}").format(i(BI)))
-    run(sql.SQL("grant usage on schema marts to {}").format(i(BI)))
-    # the loader reads one view there, marts.open_incident_threads (granted by its dbt config)
-    run(sql.SQL("grant usage on schema marts to {}").format(i(LOADER)))
-    run(sql.SQL("grant select on all tables in schema marts to {}").format(i(BI)))
-    run(
-        sql.SQL("alter default privileges for role {} in schema marts grant select on tables to {}").format(
-            i(TRANSFORM), i(BI)
-        )
-    )
+    run(sql.SQL("revoke all on schema raw, staging, intermediate, casework, snapshots from {}").format(i(BI)))
+    run(sql.SQL("revoke all on all tables in schema casework from {}").format(i(BI)))
+    # the loader reads one view in casework, open_incident_threads (granted by its dbt config)
+    run(sql.SQL("grant usage on schema casework to {}").format(i(LOADER)))
+    run(sql.SQL("revoke usage on schema marts from {}").format(i(LOADER)))
+    readable = {BI: ("marts",), OFFICER: ("marts", "casework", "staging")}
+    for role, schemas in readable.items():
+        for schema in schemas:
+            run(sql.SQL("grant usage on schema {} to {}").format(i(schema), i(role)))
+            run(sql.SQL("grant select on all tables in schema {} to {}").format(i(schema), i(role)))
+            run(
+                sql.SQL(
+                    "alter default privileges for role {} in schema {} grant select on tables to {}"
+                ).format(i(TRANSFORM), i(schema), i(role))
+            )
     run("create schema if not exists ops")
     # the transform reads its own record of runs (marts.mart_pipeline_latency)
     ensure_runs_table(conn)
