@@ -96,7 +96,7 @@ def _daily_dbt_tests() -> list[str]:
 
 
 def _schema_of(entry: Any, schema: str) -> str:
-    from socmon.reports.casework import casework_schema
+    from socmon.warehouse.roles import casework_schema
 
     if entry.schema:
         return entry.schema

@@ -15,17 +15,10 @@ from psycopg.rows import dict_row
 
 from socmon.reports import labels_ru
 from socmon.warehouse import server
+from socmon.warehouse.roles import MARTS_SCHEMA, casework_schema
 
-CASEWORK_SCHEMA = "casework"
-MARTS_SCHEMA = "marts"
 READER_ROLE = "officer"
 EXCERPT_CHARS = 300
-
-
-def casework_schema(schema: str) -> str:
-    """Where the identifying facts are, beside a schema of marts: `casework` beside the warehouse's
-    `marts`; any other schema (a test's) holds both."""
-    return CASEWORK_SCHEMA if schema == MARTS_SCHEMA else schema
 
 
 @dataclass(frozen=True)

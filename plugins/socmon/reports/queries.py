@@ -11,9 +11,10 @@ from psycopg.rows import dict_row
 
 from socmon.period import ReportPeriod
 from socmon.reports import labels_ru
-from socmon.reports.casework import READER_ROLE, casework_schema
+from socmon.reports.casework import READER_ROLE
 from socmon.reports.model import AccountCompliance, AccountFailure, Incident
 from socmon.warehouse import server
+from socmon.warehouse.roles import casework_schema
 
 INCIDENT_COLUMNS = (
     "incident_id",

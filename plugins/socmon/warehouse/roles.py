@@ -21,6 +21,7 @@ from socmon.warehouse.runs import ensure_runs_table
 
 LOADER, TRANSFORM, BI, OFFICER = ROLES["loader"], ROLES["transform"], ROLES["bi"], ROLES["officer"]
 TRANSFORM_SCHEMAS = ("staging", "intermediate", "marts", "casework", "snapshots")
+CASEWORK_SCHEMA, MARTS_SCHEMA = "casework", "marts"
 # people's roles: a bounded number of connections (the gate and the exports use the officers' role too),
 # and no query or idle transaction that holds dbt's table swaps for long
 CONNECTION_LIMITS = {BI: 20, OFFICER: 50}
@@ -32,6 +33,12 @@ def _owner_connection(dbname: str, creds: dict[str, str]) -> psycopg.Connection:
     return psycopg.connect(
         host=s.pg_host, port=s.pg_port, dbname=dbname, user=OWNER, password=creds[OWNER], autocommit=True
     )
+
+
+def casework_schema(schema: str) -> str:
+    """Where the facts that identify citizens are, beside a schema of marts: `casework` beside the
+    warehouse's `marts`; any other schema (a test's) holds both."""
+    return CASEWORK_SCHEMA if schema == MARTS_SCHEMA else schema
 
 
 def ensure_database(creds: dict[str, str]) -> None:
