@@ -210,6 +210,29 @@ def working_hours_between(start: dt.datetime, end: dt.datetime) -> float:
     return seconds / 3600
 
 
+def add_working_minutes(moment: dt.datetime, minutes: float) -> dt.datetime:
+    """The moment `minutes` of working time after `moment`: the inverse of `working_hours_between`, over
+    the same committed calendar (Moscow hours, the lunch break off). The sandbox answers on this clock, so
+    its "on time" is production's."""
+    calendar = working_days()
+    at, remaining = moment.astimezone(MOSCOW), float(minutes)
+    while True:
+        day = at.date()
+        if day not in calendar:
+            raise ValueError(f"{day} is outside the working calendar ({FIRST_YEAR}-{LAST_YEAR})")
+        hours = calendar[day].hours
+        if hours:
+            for opens, closes in ((hours.work_start, hours.break_start), (hours.break_end, hours.work_end)):
+                begin = max(at, dt.datetime.combine(day, opens, MOSCOW))
+                available = (dt.datetime.combine(day, closes, MOSCOW) - begin).total_seconds() / 60
+                if available <= 0:
+                    continue
+                if remaining <= available:
+                    return begin + dt.timedelta(minutes=remaining)
+                remaining -= available
+        at = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), MOSCOW)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m socmon.calendar", description=__doc__.split("\n")[0])
     parser.add_argument("--dir", type=Path, default=None, help="the seeds/calendar folder")

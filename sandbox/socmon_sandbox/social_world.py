@@ -24,16 +24,15 @@ import base64
 import csv
 import random
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from telethon.tl import types
 
+from socmon.calendar import add_working_minutes
 from socmon.config import settings
+from socmon.constants import MOSCOW
 from socmon_sandbox import texts
-
-MOSCOW = timezone(timedelta(hours=3), "MSK")
-
 
 # --- the accounts -----------------------------------------------------------------------------------
 
@@ -278,7 +277,7 @@ class _Builder:
     def __init__(self, start: date, days: int, rng: random.Random) -> None:
         self.start, self.days, self.rng = start, days, rng
         self.end = datetime.combine(start + timedelta(days=days), time(0), MOSCOW)
-        self.clock = _WorkingClock(range(start.year, (start + timedelta(days=days + 60)).year + 1))
+        self.clock = _WorkingClock()
         self.default_body = _default_bodies()
         self.categories = [c for c in CATEGORY_WEIGHTS if c in texts.INCIDENT_TEMPLATES]
         self.posts: dict[Account, list[_Draft]] = {a: [] for a in (*TELEGRAM_CHANNELS, *OK_GROUPS)}
@@ -771,26 +770,10 @@ class _Builder:
 
 
 class _WorkingClock:
-    """Adds working minutes (Mon–Thu 9–18, Fri 9–17, Russian holidays and transfers off) to a moment."""
-
-    def __init__(self, years: range) -> None:
-        import holidays  # a few tenths of a second: only when a world is generated
-
-        self._calendar = holidays.RU(years=years)
+    """Production's working time (`socmon.calendar.add_working_minutes`: the lunch break off)."""
 
     def add(self, moment: datetime, minutes: int) -> datetime:
-        at, remaining = moment.astimezone(MOSCOW), minutes
-        while True:
-            day = at.date()
-            if self._calendar.is_working_day(day):
-                opens = datetime.combine(day, time(9), MOSCOW)
-                closes = datetime.combine(day, time(17 if day.weekday() == 4 else 18), MOSCOW)
-                at = max(at, opens)
-                available = int((closes - at).total_seconds() // 60)
-                if remaining <= available:
-                    return at + timedelta(minutes=remaining)
-                remaining -= max(available, 0)
-            at = datetime.combine(day + timedelta(days=1), time(0), MOSCOW)
+        return add_working_minutes(moment, minutes)
 
 
 # --- small helpers ----------------------------------------------------------------------------------

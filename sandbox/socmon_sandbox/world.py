@@ -18,14 +18,15 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+from socmon.calendar import add_working_minutes, working_days
 from socmon.config import settings
+from socmon.constants import MOSCOW
 from socmon_sandbox import texts
 
-MOSCOW = timezone(timedelta(hours=3), "MSK")  # Moscow has kept UTC+3 all year round since 2014
 DEFAULT_START = date(2026, 11, 24)
 DEFAULT_DAYS = 3
 """The world of `socmon sandbox` and of the demo: Tuesday to Thursday, ordinary working days."""
@@ -88,10 +89,7 @@ FIRST_ANSWER_IS_FINAL_SHARE = 0.35
 FINAL_FOLLOWS_INTERMEDIATE_SHARE = 0.6
 FINAL_AFTER_INTERMEDIATE_WORKING_MINUTES = (4 * 60, 4 * 9 * 60)
 
-WORKDAY_START = time(9, 0)
-WORKDAY_END = time(18, 0)
-FRIDAY_END = time(17, 0)
-FRIDAY = 4
+FRIDAY = 4  # working hours and days are production's: socmon.calendar
 
 CITIZEN_HOUR_WEIGHTS = (1, 1, 1, 1, 1, 1, 2, 4, 6, 7, 8, 8, 8, 8, 8, 8, 8, 7, 7, 8, 8, 7, 5, 3)
 """Citizens write mostly in the daytime and in the evening, a little at night."""
@@ -241,29 +239,15 @@ class _Reference:
 
 
 class _WorkingClock:
-    """Adds working minutes (Mon–Thu 9–18, Fri 9–17, Russian holidays and transfers off) to a moment."""
-
-    def __init__(self) -> None:
-        import holidays  # the import takes a few tenths of a second: only when a world is generated
-
-        self._calendar = holidays.country_holidays("RU")  # loads each year when first asked
+    """Production's working time (`socmon.calendar`: Moscow hours, the lunch break, shortened days,
+    holidays and transfers off), so that the sandbox's "on time" is the SLA's."""
 
     def is_working_day(self, day: date) -> bool:
-        return bool(self._calendar.is_working_day(day))
+        entry = working_days().get(day)
+        return entry is not None and entry.is_working_day
 
     def add(self, moment: datetime, minutes: int) -> datetime:
-        at, remaining = moment.astimezone(MOSCOW), minutes
-        while True:
-            day = at.date()
-            if self.is_working_day(day):
-                opens = datetime.combine(day, WORKDAY_START, MOSCOW)
-                closes = datetime.combine(day, FRIDAY_END if day.weekday() == FRIDAY else WORKDAY_END, MOSCOW)
-                at = max(at, opens)
-                available = int((closes - at).total_seconds() // 60)
-                if remaining <= available:
-                    return at + timedelta(minutes=remaining)
-                remaining -= max(available, 0)
-            at = datetime.combine(day + timedelta(days=1), time(0), MOSCOW)
+        return add_working_minutes(moment, minutes)
 
 
 # --- drafts -----------------------------------------------------------------------------------------

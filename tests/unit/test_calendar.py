@@ -137,3 +137,27 @@ def test_overrides_are_applied_last(tmp_path):
     text = calendar.generate(tmp_path)
     assert "2026-11-27,false,false,,,,,day_off\n" in text
     assert "2026-11-26,true,true,09:00:00,17:00:00,13:00:00,13:50:00,pre_holiday\n" in text
+
+
+MSK = calendar.MOSCOW
+
+
+@pytest.mark.parametrize(
+    ("start", "minutes", "expected"),
+    [
+        # Tuesday 24.11.2026: 9–13, lunch 13–13:50, 13:50–18 (Moscow)
+        (dt.datetime(2026, 11, 24, 12, 0, tzinfo=MSK), 90, dt.datetime(2026, 11, 24, 14, 20, tzinfo=MSK)),
+        (dt.datetime(2026, 11, 24, 7, 0, tzinfo=MSK), 0, dt.datetime(2026, 11, 24, 9, 0, tzinfo=MSK)),
+        # Friday evening: the rest goes to Monday morning
+        (dt.datetime(2026, 11, 27, 16, 30, tzinfo=MSK), 60, dt.datetime(2026, 11, 30, 9, 30, tzinfo=MSK)),
+    ],
+)
+def test_adding_working_minutes_skips_the_lunch_break_nights_and_weekends(start, minutes, expected):
+    assert calendar.add_working_minutes(start, minutes) == expected
+
+
+def test_adding_working_minutes_is_the_inverse_of_counting_them():
+    start = dt.datetime(2026, 12, 29, 15, 7, tzinfo=MSK)  # around the New Year holidays
+    for minutes in (1, 45, 480, 1000, 3000):
+        end = calendar.add_working_minutes(start, minutes)
+        assert calendar.working_hours_between(start, end) * 60 == pytest.approx(minutes)
