@@ -465,9 +465,16 @@ ruled as (
             when coalesce(message_markers.out_of_scope_score, 0) > 0
                 and message_markers.out_of_scope_score >= coalesce(best_categories.category_score, 0)
                 then 'out_of_scope'
+            -- no category; or a marker of talk, unless the text complains or asks a krai body a question
+            -- ("Уважаемый минздрав края, скажите, когда откроют ...?")
             when best_categories.category_code is null
                 or coalesce(message_markers.not_about_authorities_hits, 0) > 0
                     and not coalesce(message_markers.is_complaint, false)
+                    and not (named_bodies.body_code is not null and strpos(messages.message_text, '?') > 0)
+                -- the incident vocabulary alone, once, in a text that neither complains nor names a body
+                or best_categories.category_score < 2
+                    and not coalesce(message_markers.is_complaint, false)
+                    and named_bodies.body_code is null
                 then 'not_about_authorities'
         end                                                       as rule_reason,
         nullif(messages.text_words, '')                           as duplicate_text_key
