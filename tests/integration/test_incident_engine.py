@@ -3,7 +3,8 @@
 One run classifies the development and hold-out sets together (about a minute): the figures `make eval`
 prints must reach the issue's targets. Until the classifier is rebuilt for the realistic corpus (issue 12)
 those tests are expected failures; meanwhile the rules must keep their figures on the lines the sets held
-before (the original development lines dev-0xxx and the former hold-out, now dev-hxxxx). The SQL of
+before (the original development lines dev-0xxx and the former hold-out, now dev-hxxxx). The development set
+meets the first bar; the held-out part does not meet the issue's targets yet (expected failures). The SQL of
 merging, overrides, deadlines, SLA statuses, ratings and spikes is covered by the dbt unit tests that
 every `dbt build` runs.
 """
@@ -41,8 +42,21 @@ def labelled_sets(warehouse):
     return scores
 
 
-@pytest.mark.xfail(strict=False, reason="issue 12: classifier rebuild in progress")
-@pytest.mark.parametrize("name", ["incident_dev_set", "incident_holdout_set"])
+HELD_OUT_BELOW_TARGETS = (
+    "issue 12: on the held-out part F1 0.80 as written (0.72 at the base rate), precision 0.62 at the base "
+    "rate, category 0.82, body 0.83: below the targets"
+)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "incident_dev_set",
+        pytest.param(
+            "incident_holdout_set", marks=pytest.mark.xfail(strict=False, reason=HELD_OUT_BELOW_TARGETS)
+        ),
+    ],
+)
 def test_the_classifier_meets_the_targets(labelled_sets, name):
     scores = labelled_sets[name]
     assert scores.f1 >= 0.85, f"incident F1 {scores.f1:.3f}"
@@ -51,7 +65,7 @@ def test_the_classifier_meets_the_targets(labelled_sets, name):
     assert scores.municipality_accuracy >= 0.85, f"municipality {scores.municipality_accuracy:.3f}"
 
 
-@pytest.mark.xfail(strict=False, reason="issue 12: classifier rebuild in progress")
+@pytest.mark.xfail(strict=False, reason=HELD_OUT_BELOW_TARGETS)
 def test_the_held_out_part_meets_the_issues_targets(labelled_sets):
     scores = labelled_sets["incident_holdout_set"]
     precision, _, f1 = scores.at_base_rate(NEGATIVE_SHARE)
