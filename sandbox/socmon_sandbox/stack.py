@@ -243,12 +243,13 @@ def _redis_server() -> str:
     return found
 
 
-def _airflow(env: dict[str, str], *args: str) -> None:
+def _airflow(env: dict[str, str], *args: str) -> str:
     airflow = str(Path(sys.executable).with_name("airflow"))
     result = subprocess.run([airflow, *args], env=env, capture_output=True, text=True)
     if result.returncode != 0:
         output = result.stdout[-2000:] + result.stderr[-3000:]
         raise SystemExit(f"airflow {' '.join(args[:2])} failed:\n{output}")
+    return result.stdout + result.stderr
 
 
 def _metadata_database(fresh: bool = False) -> None:
@@ -320,6 +321,8 @@ def up(fresh: bool = False) -> None:
     server.up()
     secret = stack_secrets()
     p = paths()
+    if fresh and not any(pid_of(name) for name in (*WORKERS, "scheduler", "api-server", "redis")):
+        shutil.rmtree(p.logs, ignore_errors=True)  # this session's logs only
 
     if pid_of("redis") is None:
         # the configuration on stdin (`redis-server -`), so the password is in no process listing
@@ -335,8 +338,21 @@ def up(fresh: bool = False) -> None:
 
     _metadata_database(fresh)
     _airflow(env, "db", "migrate")
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    components = {
+        "api-server": [airflow, "api-server", "--host", "127.0.0.1", "--port", str(api_port()), "-w", "1"],
+        "scheduler": [airflow, "scheduler"],
+        "dag-processor": [airflow, "dag-processor"],
+        "triggerer": [airflow, "triggerer"],
+    }
+    for name, args in components.items():
+        if pid_of(name) is None:
+            _start(name, args, env)
+    for worker in WORKERS:
+        start_worker(worker, env)
+    # while the components start: the pools (before any task is scheduled) and the UI's admin
     _airflow(env, "pools", "import", str(_pools_file()))
-    _airflow(
+    created = _airflow(
         env,
         "users",
         "create",
@@ -353,20 +369,8 @@ def up(fresh: bool = False) -> None:
         "--email",
         f"{user()}@example.org",
     )
-    _airflow(env, "users", "reset-password", "--username", user(), "--password", secret["ui_password"])
-
-    airflow = str(Path(sys.executable).with_name("airflow"))
-    components = {
-        "api-server": [airflow, "api-server", "--host", "127.0.0.1", "--port", str(api_port()), "-w", "1"],
-        "scheduler": [airflow, "scheduler"],
-        "dag-processor": [airflow, "dag-processor"],
-        "triggerer": [airflow, "triggerer"],
-    }
-    for name, args in components.items():
-        if pid_of(name) is None:
-            _start(name, args, env)
-    for worker in WORKERS:
-        start_worker(worker, env)
+    if "already exist" in created:
+        _airflow(env, "users", "reset-password", "--username", user(), "--password", secret["ui_password"])
     _wait_for("the api-server", lambda: _http_ok(f"{api_url()}/api/v2/monitor/health"), 180, "api-server")
     if not fresh:
         api = Api.login()
@@ -401,11 +405,20 @@ class Api:
     def dag_ids(self) -> list[str]:
         return [dag["dag_id"] for dag in self.call("GET", "/api/v2/dags?limit=100")["dags"]]
 
+    def next_logical_date(self, dag_id: str) -> str | None:
+        """The logical date the scheduler will give the DAG's next scheduled run: a manual run given
+        this date takes its place (the scheduler skips a date that already has a run)."""
+        return self.call("GET", f"/api/v2/dags/{dag_id}")["next_dagrun_logical_date"]
+
     def unpause(self, dag_id: str) -> None:
         self.call("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
 
-    def trigger(self, dag_id: str, conf: dict | None = None, logical_date: datetime | None = None) -> str:
-        body = {"logical_date": logical_date.isoformat() if logical_date else None, "conf": conf or {}}
+    def trigger(
+        self, dag_id: str, conf: dict | None = None, logical_date: datetime | str | None = None
+    ) -> str:
+        if isinstance(logical_date, datetime):
+            logical_date = logical_date.isoformat()
+        body = {"logical_date": logical_date, "conf": conf or {}}
         return self.call("POST", f"/api/v2/dags/{dag_id}/dagRuns", body)["dag_run_id"]
 
     def run(self, dag_id: str, run_id: str) -> dict:
