@@ -347,7 +347,7 @@ def classify(messages: Sequence[LabelledMessage], database: str | None = None) -
     from socmon.warehouse import roles, server
 
     server.up()
-    with using_database(database or os.environ.get("SOCMON_EVAL_DATABASE", EVAL_DATABASE)):
+    with using_database(database or settings().eval_database):
         roles.ensure_database(server.credentials())
         _load_raw(messages)
         with tempfile.TemporaryDirectory(prefix="socmon-eval-") as folder:
@@ -374,7 +374,7 @@ def classify(messages: Sequence[LabelledMessage], database: str | None = None) -
 
 def negative_share_setting() -> float:
     """The share of non-incidents in the real flow: SOCMON_EVAL_NEGATIVE_SHARE, default NEGATIVE_SHARE."""
-    return float(os.environ.get("SOCMON_EVAL_NEGATIVE_SHARE", NEGATIVE_SHARE))
+    return settings().eval_negative_share
 
 
 def run_evaluation(

@@ -254,7 +254,12 @@ def test_the_base_rate_has_edge_cases():
 def test_the_negative_share_is_configurable(monkeypatch):
     assert negative_share_setting() == 0.85
     monkeypatch.setenv("SOCMON_EVAL_NEGATIVE_SHARE", "0.9")
-    assert negative_share_setting() == 0.9
+    settings.cache_clear()  # the settings are read once per process: as a new one would
+    try:
+        assert negative_share_setting() == 0.9
+    finally:
+        monkeypatch.undo()
+        settings.cache_clear()
 
 
 def test_measure_counts_what_the_report_prints():
