@@ -101,8 +101,8 @@ def found(warehouse, stamp_loads, tmp_path_factory) -> dict[str, Any]:
             " where (owner_id, post_id) in ((%s, %s), (%s, %s))",
             [UNREGISTERED, 501, REGISTERED, 90_001],
         ).fetchall()
-        incidents = dict(
-            admin.execute("select source_message_key, municipality_code from marts.fct_incidents").fetchall()
+        incidents = dict(  # the officers' schema: the incidents with their messages' keys
+            admin.execute("select source_message_key, municipality_code from casework.fct_incidents")
         )
         candidates = admin.execute(
             "select community_key, week_start, incident_count, municipality_codes, last_seen_at,"
