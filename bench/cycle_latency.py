@@ -72,7 +72,7 @@ def add_filler(first_id: int, count: int, window_end: datetime, texts: list[str]
 def incidents_seen(seen: set[str]) -> list[tuple[str, datetime]]:
     """Incidents in the marts not seen before, with their publication."""
     with server.connect("admin") as conn:
-        rows = conn.execute("select incident_id, published_at from marts.fct_incidents").fetchall()
+        rows = conn.execute("select incident_id, published_at from casework.fct_incidents").fetchall()
     new = [(incident, published) for incident, published in rows if incident not in seen]
     seen.update(incident for incident, _ in new)
     return new
