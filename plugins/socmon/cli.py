@@ -109,6 +109,20 @@ def _require_sandbox() -> None:
         )
 
 
+def _forget(args: argparse.Namespace) -> int:
+    from socmon.warehouse.erasure import forget
+
+    result = forget(
+        args.platform,
+        author_id=args.author_id,
+        message_key=args.message_key,
+        requested_by=args.by,
+        reference=args.reference,
+    )
+    print(result.summary())
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     _require_sandbox()
     from socmon.demo import run_demo
@@ -215,6 +229,19 @@ def build_parser() -> argparse.ArgumentParser:
     deliver.add_argument("--date", type=date.fromisoformat, required=True, help="a day of the period")
     deliver.add_argument("--conn-id", default="smtp_default", help="the Airflow SMTP connection")
     deliver.set_defaults(func=_deliver)
+
+    forget = sub.add_parser(
+        "forget",
+        help="erase a citizen (or one message) from raw, the marts, casework and out/ (152-FZ), recorded "
+        "in ops.erasure_requests",
+    )
+    forget.add_argument("--platform", choices=["vk", "ok", "telegram"], required=True)
+    erased = forget.add_mutually_exclusive_group(required=True)
+    erased.add_argument("--author-id", help="the person's id on the platform: every message of theirs")
+    erased.add_argument("--message-key", help="one message, e.g. vk:wall-100001_5")
+    forget.add_argument("--reference", default=None, help="the request's reference (letter number, date)")
+    forget.add_argument("--by", default=None, help="who carries it out (default: the OS user)")
+    forget.set_defaults(func=_forget)
 
     demo = sub.add_parser("demo", help="the whole pipeline on generated sandbox data")
     demo.add_argument("--days", type=int, default=3)

@@ -13,6 +13,7 @@ EXPECTED = {
     "socmon_publish_weekly",
     "socmon_publish_monthly",
     "socmon_alerts",
+    "socmon_retention",
 }
 
 

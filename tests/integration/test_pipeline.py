@@ -10,7 +10,12 @@ counted again here from socmon.calendar.
 import csv
 import hashlib
 import hmac
+import json
+import os
+import re
 import shutil
+import subprocess
+import sys
 from collections import Counter
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -382,3 +387,112 @@ def test_officers_read_the_casework_with_text_link_and_thread(pipeline, warehous
             officer.execute("select 1 from raw.vk_posts")
     assert incidents[0] > 100 and len(set(incidents)) == 1
     assert messages[0] > incidents[0] and len(set(messages)) == 1
+
+
+# ---- erasure: last in the module, since it removes a citizen from the warehouse the tests above read ----
+
+
+def test_forget_leaves_nothing_of_the_person_in_a_dump_and_records_the_request(pipeline, warehouse):
+    out = settings().out_dir
+    exported = "".join(path.read_text("utf-8-sig") for path in out.rglob("*.csv"))
+    with warehouse.connect("admin") as conn:
+        citizens = conn.execute(
+            "select author_id, message_url from intermediate.int_messages_unioned"
+            " where platform = 'vk' and author_kind = 'user' and length(author_id) >= 4"
+        ).fetchall()
+        listed = Counter(author for author, url in citizens if url and url in exported)
+        author_id = listed.most_common(1)[0][0]  # a citizen the exported lists show
+        messages = sum(1 for author, _ in citizens if author == author_id)
+        rows = conn.execute(
+            "select message_text, message_url from intermediate.int_messages_unioned"
+            " where platform = 'vk' and author_id = %s",
+            [author_id],
+        ).fetchall()
+        incidents = conn.execute(
+            "select count(*) from casework.fct_incidents as i"
+            " join intermediate.int_messages_unioned as m using (source_message_key)"
+            " where m.platform = 'vk' and m.author_id = %s",
+            [author_id],
+        ).fetchone()[0]
+    texts = {" ".join(text.split()) for text, _ in rows if text and len(text.strip()) >= 20}
+    urls = {url for _, url in rows}
+    assert messages >= 1 and texts and incidents >= 1
+    reports_before = [p for p in out.rglob("*.csv") if any(url in p.read_text("utf-8-sig") for url in urls)]
+    assert reports_before  # the person is in the exported lists before
+
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("socmon")), "forget", "--platform", "vk",
+         "--author-id", author_id, "--reference", "обращение № 42 от 01.12.2026", "--by", "officer.test"],
+        capture_output=True, text=True, env=os.environ,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+
+    dump = pg_dump()
+    flat = " ".join(dump.split())
+    assert [text for text in texts if text in flat] == []
+    assert [url for url in urls if re.search(re.escape(url) + r"(?![\w?/=&])", dump)] == []
+    assert re.search(rf'"from_id": {author_id}\b', dump) is None
+    assert re.search(rf"(^|\t){author_id}(\t|$)", dump, re.MULTILINE) is None
+    assert [
+        p for p in out.rglob("*") if p.is_file() and any(url.encode() in p.read_bytes() for url in urls)
+    ] == []
+    with warehouse.connect("admin") as conn:
+        audit = conn.execute(
+            "select requested_by, reference, platform, erased, erased_pseudonym, rows_removed, files_removed,"
+            " finished_at is not null from ops.erasure_requests order by request_id desc limit 1"
+        ).fetchone()
+    by, reference, platform, erased, pseudonym, removed, files, finished = audit
+    assert (by, reference, platform, erased, finished) == (
+        "officer.test",
+        "обращение № 42 от 01.12.2026",
+        "vk",
+        "author",
+        True,
+    )
+    assert author_id not in pseudonym and author_id not in json.dumps(removed)
+    assert removed.get("casework.fct_incidents") == incidents
+    assert sum(count for table, count in removed.items() if table.startswith("raw.")) >= messages
+    assert files >= len(reports_before)
+
+
+def pg_dump() -> str:
+    from socmon.warehouse.server import password, pg_bindir
+
+    s = settings()
+    result = subprocess.run(
+        [str(pg_bindir() / "pg_dump"), "--host", s.pg_host, "--port", str(s.pg_port),
+         "--username", server.OWNER, "--no-password", s.database],
+        capture_output=True, text=True, env={**os.environ, "PGPASSWORD": password(server.OWNER)},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_retention_deletes_old_payloads_and_keeps_the_incidents_facts(pipeline, warehouse):
+    with warehouse.connect("bi") as bi:
+        facts_before = bi.execute(
+            "select count(*), count(distinct category_code) from marts.fct_incidents"
+        ).fetchone()
+    dags_test(
+        "socmon_retention",
+        PUBLISH_AT + timedelta(days=7),  # a week after the data was loaded: all of it is older than 6 days
+        pipeline["env"],
+        conf={"retention_days": 6},
+        log_file=pipeline["logs"] / "retention.log",
+    )
+    with warehouse.connect("admin") as conn:
+        raw = conn.execute(
+            "select (select count(*) from raw.vk_posts) + (select count(*) from raw.vk_comments)"
+            " + (select count(*) from raw.ok_topics) + (select count(*) from raw.ok_comments)"
+            " + (select count(*) from raw.telegram_messages)"
+        ).fetchone()[0]
+        texts = conn.execute(
+            "select count(message_text) + count(message_url) from casework.fct_incidents"
+        ).fetchone()[0]
+    with warehouse.connect("bi") as bi:
+        facts_after = bi.execute(
+            "select count(*), count(distinct category_code) from marts.fct_incidents"
+        ).fetchone()
+    assert facts_before[0] > 100
+    assert (raw, texts) == (0, 0)
+    assert facts_after == facts_before
