@@ -1,4 +1,5 @@
-"""The incident list as CSV that Russian Excel opens as it is: UTF-8 with BOM, `;`-separated."""
+"""The incident list as CSV that Russian Excel opens as it is: UTF-8 with BOM, `;`-separated, every field
+that starts like a formula written as text (`socmon.reports.cell_safety`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from socmon.reports import labels_ru
+from socmon.reports.cell_safety import csv_text
 from socmon.reports.incident_rows import Cell, incident_cells
 from socmon.reports.model import Report
 
@@ -23,4 +25,4 @@ def write_incidents_csv(report: Report, path: Path) -> None:
 def _text(cell: Cell) -> str:
     if isinstance(cell, datetime):
         return cell.strftime(labels_ru.DATETIME_FORMAT)
-    return cell or ""
+    return csv_text(cell or "")

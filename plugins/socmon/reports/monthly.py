@@ -16,6 +16,7 @@ from psycopg.rows import dict_row
 
 from socmon.period import MOSCOW, ReportPeriod, report_period
 from socmon.reports import labels_ru
+from socmon.reports.cell_safety import keep_formulas_as_text
 from socmon.reports.figures import Figures, figures_for, overall_figures
 from socmon.reports.model import Incident
 from socmon.reports.queries import fetch_incidents
@@ -209,6 +210,7 @@ def write_monthly_workbook(report: MonthlyReport, path: Path) -> None:
     trend.append(["Всего за месяц", report.totals.total, report.totals.overdue])
     trend.append(["Всего за предыдущий месяц", report.previous_totals.total, report.previous_totals.overdue])
     _widths(trend, (28, 12, 12))
+    keep_formulas_as_text(workbook)
     workbook.save(path)
 
 

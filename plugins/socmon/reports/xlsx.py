@@ -13,6 +13,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from socmon.reports import labels_ru
 from socmon.reports.accounts import write_accounts_sheet
 from socmon.reports.candidates import write_candidates_sheet
+from socmon.reports.cell_safety import keep_formulas_as_text
 from socmon.reports.figures import Figures, figures_by_body, overall_figures
 from socmon.reports.incident_rows import LINK_COLUMN, incident_cells
 from socmon.reports.model import Report
@@ -101,6 +102,7 @@ def write_workbook(report: Report, path: Path, sheet_writers: Sequence[SheetWrit
     workbook.remove(workbook.active)
     for write_sheet in sheet_writers:
         write_sheet(workbook, report)
+    keep_formulas_as_text(workbook)
     workbook.save(path)
 
 
