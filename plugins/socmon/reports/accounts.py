@@ -12,14 +12,13 @@ from html import escape
 from itertools import groupby
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
 from socmon.reports import labels_ru
 from socmon.reports.model import AccountCompliance, AccountFailure, Report
+from socmon.reports.sheets import HEADER_FILL, HEADER_FONT
 
-HEADER_FONT = Font(bold=True)
-HEADER_FILL = PatternFill("solid", fgColor="E8EEF4")
 TITLE_FONT = Font(bold=True, size=14)
 WRAP = Alignment(wrap_text=True, vertical="top")
 DECIMAL_FORMAT = "0.0"

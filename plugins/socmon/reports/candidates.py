@@ -7,12 +7,12 @@ from __future__ import annotations
 from html import escape
 
 from openpyxl import Workbook
-from openpyxl.styles import Font, PatternFill
 from psycopg import sql
 
 from socmon.period import MOSCOW, ReportPeriod
 from socmon.reports import labels_ru
 from socmon.reports.model import CandidateCommunity, Report
+from socmon.reports.sheets import write_weekly_sheet
 from socmon.warehouse import server
 
 SHEET = "Сообщества вне реестра"
@@ -62,19 +62,8 @@ def _cells(candidate: CandidateCommunity) -> list[str | int]:
 
 def write_candidates_sheet(workbook: Workbook, report: Report) -> None:
     """Only in a weekly workbook."""
-    if report.period.kind != "week":
-        return
-    sheet = workbook.create_sheet(SHEET)
-    sheet.append(list(HEADERS))
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-        cell.fill = PatternFill("solid", fgColor="E8EEF4")
-    for candidate in report.candidates:
-        sheet.append(_cells(candidate))
-    if not report.candidates:
-        sheet.append([NONE_FOUND])
-    for column, width in zip("ABCDEF", (24, 14, 12, 40, 18, 60), strict=True):
-        sheet.column_dimensions[column].width = width
+    rows = [_cells(candidate) for candidate in report.candidates]
+    write_weekly_sheet(workbook, report, SHEET, HEADERS, rows, NONE_FOUND, (24, 14, 12, 40, 18, 60))
 
 
 def candidates_html_section(report: Report) -> str:

@@ -6,12 +6,12 @@ from __future__ import annotations
 from html import escape
 
 from openpyxl import Workbook
-from openpyxl.styles import Font, PatternFill
 from psycopg import sql
 
 from socmon.period import ReportPeriod
 from socmon.reports import labels_ru
 from socmon.reports.model import ComplianceChange, Report
+from socmon.reports.sheets import write_weekly_sheet
 from socmon.warehouse import server
 
 SHEET = "Изменения за неделю"
@@ -48,26 +48,16 @@ def fetch_compliance_changes(period: ReportPeriod, schema: str = "marts") -> tup
 
 def write_changes_sheet(workbook: Workbook, report: Report) -> None:
     """Only in a weekly workbook."""
-    if report.period.kind != "week":
-        return
-    sheet = workbook.create_sheet(SHEET)
-    sheet.append(list(HEADERS))
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-        cell.fill = PatternFill("solid", fgColor="E8EEF4")
-    for change in report.changes:
-        sheet.append(
-            [
-                change.body_name,
-                labels_ru.PLATFORM.get(change.platform, change.platform),
-                change.new_failures,
-                change.fixed_failures,
-            ]
-        )
-    if not report.changes:
-        sheet.append([NONE_CHANGED])
-    for column, width in zip("ABCD", (60, 14, 40, 40), strict=True):
-        sheet.column_dimensions[column].width = width
+    rows = [
+        [
+            change.body_name,
+            labels_ru.PLATFORM.get(change.platform, change.platform),
+            change.new_failures,
+            change.fixed_failures,
+        ]
+        for change in report.changes
+    ]
+    write_weekly_sheet(workbook, report, SHEET, HEADERS, rows, NONE_CHANGED, (60, 14, 40, 40))
 
 
 def changes_html_section(report: Report) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -17,12 +17,11 @@ from socmon.reports.cell_safety import keep_formulas_as_text
 from socmon.reports.figures import Figures, figures_by_body, overall_figures
 from socmon.reports.incident_rows import LINK_COLUMN, incident_cells
 from socmon.reports.model import Report
+from socmon.reports.sheets import HEADER_FILL, HEADER_FONT
 from socmon.reports.weekly_changes import write_changes_sheet
 
 SheetWriter = Callable[[Workbook, Report], None]
 
-HEADER_FONT = Font(bold=True)
-HEADER_FILL = PatternFill("solid", fgColor="E8EEF4")
 HEADER_ALIGNMENT = Alignment(wrap_text=True, vertical="top")
 TITLE_FONT = Font(bold=True, size=14)
 DATETIME_FORMAT = "DD.MM.YYYY HH:MM"
