@@ -26,7 +26,7 @@ def fetch_candidate_communities(
     """The candidates of the period's ISO week, most incidents first."""
     if period.kind != "week":
         return ()
-    with server.connect("admin") as conn:
+    with server.connect("officer") as conn:
         if not conn.execute(
             "select to_regclass(%s) is not null", [f"{schema}.mart_candidate_communities"]
         ).fetchall()[0][0]:
