@@ -257,13 +257,10 @@ def _metadata_database(fresh: bool = False) -> None:
     `fresh` drops the database first."""
     from psycopg import sql
 
-    from socmon.warehouse import server
+    from socmon.warehouse.credentials import bootstrap_connection
 
     password = stack_secrets()["metadata_password"]
-    s_params = server.connection_params("admin")
-    import psycopg
-
-    with psycopg.connect(**{**s_params, "dbname": "postgres"}, autocommit=True) as conn:
+    with bootstrap_connection("postgres") as conn:  # the cluster's superuser: a role and a database
         exists = conn.execute("select 1 from pg_roles where rolname = %s", [METADATA_ROLE]).fetchone()
         conn.execute(
             sql.SQL("{} role {} login password {}").format(

@@ -21,8 +21,9 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from socmon.config import settings, using_database
+from socmon.config import using_database
 from socmon.warehouse import loader, roles, server
+from socmon.warehouse.credentials import bootstrap_connection
 
 
 @pytest.fixture(scope="session")
@@ -39,19 +40,10 @@ def module_database(module_name: str) -> str:
 
 def recreate_database(name: str) -> None:
     """Drop `name` if it exists, then create it with the three roles' grants and the raw schema."""
-    creds = server.credentials()
-    s = settings()
-    with psycopg.connect(
-        host=s.pg_host,
-        port=s.pg_port,
-        dbname="postgres",
-        user=server.OWNER,
-        password=creds[server.OWNER],
-        autocommit=True,
-    ) as conn:
+    with bootstrap_connection("postgres") as conn:  # the cluster's superuser, as `socmon db up` bootstraps
         conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
     with using_database(name):
-        roles.ensure_database(creds)
+        roles.ensure_database(server.credentials())
 
 
 @pytest.fixture(scope="module")

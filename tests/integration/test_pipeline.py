@@ -496,3 +496,28 @@ def test_retention_deletes_old_payloads_and_keeps_the_incidents_facts(pipeline, 
     assert facts_before[0] > 100
     assert (raw, texts) == (0, 0)
     assert facts_after == facts_before
+
+
+def test_the_pipeline_ran_with_no_superuser(pipeline, warehouse):
+    """Every relation the DAGs made or wrote belongs to one of the pipeline's roles, none a superuser."""
+    with warehouse.connect("admin") as conn:
+        owners = dict(
+            conn.execute(
+                """
+                select distinct roles.rolname, roles.rolsuper
+                from pg_class as relations
+                join pg_namespace as schemas on schemas.oid = relations.relnamespace
+                join pg_roles as roles on roles.oid = relations.relowner
+                where schemas.nspname
+                    in ('raw', 'staging', 'intermediate', 'marts', 'casework', 'snapshots', 'ops')
+                """
+            ).fetchall()
+        )
+        runs = conn.execute("select count(*) from ops.transform_runs where success").fetchone()[0]
+        superusers = conn.execute(
+            "select rolname from pg_roles where rolsuper and rolname = any(%s)", [list(server.ROLES.values())]
+        ).fetchall()
+    assert runs > 0
+    assert owners.keys() >= {server.OWNER, "socmon_loader", "socmon_transform"}
+    assert [role for role, superuser in owners.items() if superuser] == []
+    assert superusers == []

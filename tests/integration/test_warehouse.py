@@ -293,3 +293,30 @@ def test_only_the_owner_reads_the_key_and_the_author_links(warehouse):
     with warehouse.connect("bi", autocommit=True) as bi:
         assert refused(bi, "select * from ops.author_links")
         assert refused(bi, "select ops.pseudonym('vk', '501')")
+
+
+def test_no_role_a_process_connects_as_is_a_superuser(warehouse):
+    """The owner too: the cluster's superuser only bootstraps (`db up`, `db init`)."""
+    for role in warehouse.ROLES:
+        with warehouse.connect(role) as conn:
+            assert conn.execute("show is_superuser").fetchone() == ("off",), role
+            attributes = conn.execute(
+                "select rolsuper, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls from pg_roles"
+                " where rolname = current_user"
+            ).fetchall()
+            assert attributes == [(False,) * 5], role
+
+
+def test_the_owner_owns_the_database_ops_and_the_pseudonym_function(warehouse):
+    with warehouse.connect("admin") as conn:
+        owners = conn.execute(
+            """
+            select
+                (select datdba::regrole::text from pg_database where datname = current_database()),
+                (select nspowner::regrole::text from pg_namespace where nspname = 'ops'),
+                (select proowner::regrole::text from pg_proc
+                    where oid = 'ops.pseudonym(text, text)'::regprocedure),
+                (select relowner::regrole::text from pg_class where oid = 'ops.pseudonym_key'::regclass)
+            """
+        ).fetchone()
+    assert owners == (warehouse.OWNER,) * 4

@@ -139,6 +139,26 @@ def test_each_service_gets_only_the_secrets_of_its_job(services: dict) -> None:
     assert "SOCMON_PSEUDONYM_KEY" in secrets_of("airflow-init")
 
 
+def test_the_warehouse_superuser_only_bootstraps(services: dict) -> None:
+    """The image's superuser is `postgres`; only airflow-init (`socmon db init`) holds its password,
+    and the owner `socmon` it creates is no superuser (tests/integration/test_warehouse.py)."""
+    from socmon.warehouse.credentials import OWNER, SUPERUSER
+
+    warehouse = services["warehouse"]["environment"]
+    assert warehouse["POSTGRES_USER"] == SUPERUSER != OWNER
+    [(variable, _)] = VARIABLE.findall(warehouse["POSTGRES_PASSWORD"])
+    holders = [
+        name
+        for name, service in services.items()
+        if f"SOCMON_PG_PASSWORD__{SUPERUSER.upper()}" in service.get("environment", {})
+    ]
+    assert holders == ["airflow-init"]
+    [(given, _)] = VARIABLE.findall(
+        services["airflow-init"]["environment"][f"SOCMON_PG_PASSWORD__{SUPERUSER.upper()}"]
+    )
+    assert given == variable
+
+
 def test_every_secret_is_required_and_nothing_is_left_unguarded() -> None:
     referenced = VARIABLE.findall(COMPOSE_FILE.read_text())
     assert referenced

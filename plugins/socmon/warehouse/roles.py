@@ -5,7 +5,9 @@
 - socmon_officer (compliance officers, the gate and the exports) reads `casework` (citizens' text, links
   and threads), `marts` and the reference seeds in `staging`;
 - socmon_bi reads `marts` only, where nothing identifies a citizen.
-The owner (`socmon`) keeps `ops` (the pseudonym key, author links, the run records).
+The owner (`socmon`, no superuser) owns the database and keeps `ops` (the pseudonym key, author links,
+the run records); it is a member of the loader's and the transform's roles, so erasure, retention and
+VACUUM act on their tables without a superuser. The cluster's superuser only runs `ensure_database`.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import psycopg
 from psycopg import sql
 
 from socmon.config import settings
-from socmon.warehouse.credentials import OWNER, ROLES, WarehouseError, pseudonym_key
+from socmon.warehouse.credentials import OWNER, ROLES, WarehouseError, bootstrap_connection, pseudonym_key
 from socmon.warehouse.runs import ensure_runs_table
 
 LOADER, TRANSFORM, BI, OFFICER = ROLES["loader"], ROLES["transform"], ROLES["bi"], ROLES["officer"]
@@ -25,14 +27,9 @@ CASEWORK_SCHEMA, MARTS_SCHEMA = "casework", "marts"
 # people's roles: a bounded number of connections (the gate and the exports use the officers' role too),
 # and no query or idle transaction that holds dbt's table swaps for long
 CONNECTION_LIMITS = {BI: 20, OFFICER: 50}
+# every role a process connects as, the owner too: the cluster's superuser only bootstraps
+ROLE_ATTRIBUTES = "login nosuperuser nocreaterole nocreatedb noreplication nobypassrls"
 READER_TIMEOUTS = {"statement_timeout": "5min", "idle_in_transaction_session_timeout": "1min"}
-
-
-def _owner_connection(dbname: str, creds: dict[str, str]) -> psycopg.Connection:
-    s = settings()
-    return psycopg.connect(
-        host=s.pg_host, port=s.pg_port, dbname=dbname, user=OWNER, password=creds[OWNER], autocommit=True
-    )
 
 
 def casework_schema(schema: str) -> str:
@@ -44,12 +41,12 @@ def casework_schema(schema: str) -> str:
 def ensure_database(creds: dict[str, str]) -> None:
     database = settings().database
     key = pseudonym_key(creds)  # nothing is created without it
-    with _owner_connection("postgres", creds) as conn:
-        for role in (LOADER, TRANSFORM, BI, OFFICER):
+    with bootstrap_connection("postgres") as conn:  # the superuser: the roles and the database
+        for role in (OWNER, LOADER, TRANSFORM, BI, OFFICER):
             exists = conn.execute("select 1 from pg_roles where rolname = %s", [role]).fetchone()
             verb = "alter" if exists else "create"
             conn.execute(
-                sql.SQL(verb + " role {} login password {}").format(
+                sql.SQL(verb + " role {} " + ROLE_ATTRIBUTES + " password {}").format(
                     sql.Identifier(role), sql.Literal(creds[role])
                 )
             )
@@ -65,10 +62,19 @@ def ensure_database(creds: dict[str, str]) -> None:
                 )
         if not conn.execute("select 1 from pg_database where datname = %s", [database]).fetchone():
             conn.execute(sql.SQL("create database {}").format(sql.Identifier(database)))
-    with _owner_connection(database, creds) as conn:
+        conn.execute(
+            sql.SQL("alter database {} owner to {}").format(sql.Identifier(database), sql.Identifier(OWNER))
+        )
+    with bootstrap_connection(database) as conn:
+        conn.execute("create extension if not exists pgcrypto with schema public")
+        conn.execute("create extension if not exists pg_trgm with schema public")
         _grant(conn, database)
+        # what is in `ops` is the owner's: the pseudonym function runs as its owner (SECURITY DEFINER)
+        conn.execute(sql.SQL("set role {}").format(sql.Identifier(OWNER)))
+        _ensure_ops(conn)
         _ensure_pseudonyms(conn, key)
         _ensure_author_links(conn)
+        conn.execute("reset role")
     with psycopg.connect(
         host=settings().pg_host,
         port=settings().pg_port,
@@ -114,12 +120,19 @@ def _grant(conn: psycopg.Connection, database: str) -> None:
                     "alter default privileges for role {} in schema {} grant select on tables to {}"
                 ).format(i(TRANSFORM), i(schema), i(role))
             )
-    run("create schema if not exists ops")
+    run(sql.SQL("create schema if not exists ops authorization {}").format(i(OWNER)))
+    run(sql.SQL("alter schema ops owner to {}").format(i(OWNER)))
+    # the owner acts on the loader's and the transform's tables (erasure, retention) as their member
+    run(sql.SQL("grant {}, {} to {}").format(i(LOADER), i(TRANSFORM), i(OWNER)))
+
+
+def _ensure_ops(conn: psycopg.Connection) -> None:
+    """The owner's records in `ops`; the caller has set the role to the owner."""
+    i = sql.Identifier
     # the transform reads its own record of runs (marts.mart_pipeline_latency)
     ensure_runs_table(conn)
-    run(sql.SQL("grant usage on schema ops to {}").format(i(TRANSFORM)))
-    run(sql.SQL("grant select on ops.transform_runs to {}").format(i(TRANSFORM)))
-    run("create extension if not exists pg_trgm")
+    conn.execute(sql.SQL("grant usage on schema ops to {}").format(i(TRANSFORM)))
+    conn.execute(sql.SQL("grant select on ops.transform_runs to {}").format(i(TRANSFORM)))
 
 
 PSEUDONYM_FUNCTION = """
@@ -148,7 +161,6 @@ def _ensure_pseudonyms(conn: psycopg.Connection, key: str) -> None:
     """The author pseudonym: HMAC-SHA-256 of `platform:id` keyed by a secret kept in a table only the
     owner reads; dbt calls ops.pseudonym() (SECURITY DEFINER), so the key is in no compiled SQL, dbt
     artifact or log, and the transform role can compute pseudonyms without ever seeing the key."""
-    conn.execute("create extension if not exists pgcrypto with schema public")
     conn.execute(
         "create table if not exists ops.pseudonym_key ("
         " singleton boolean primary key default true check (singleton),"

@@ -26,9 +26,11 @@ from socmon.config import settings
 from socmon.warehouse.credentials import (
     OWNER,
     ROLES,
+    SUPERUSER,
     WarehouseError,
     _ensure_credentials,
     _write_secret_file,
+    bootstrap_connection,
     credentials,
     password,
     pseudonym_key,
@@ -149,7 +151,7 @@ def _initdb(cl: Cluster, creds: dict[str, str]) -> None:
     if cl.run_as:
         shutil.chown(cl.data_dir.parent, user=cl.run_as)
     pwfile = cl.data_dir.parent / ".initdb-pw"
-    _write_secret_file(pwfile, creds[OWNER])
+    _write_secret_file(pwfile, creds[SUPERUSER])
     if cl.run_as:
         shutil.chown(pwfile, user=cl.run_as)
     try:
@@ -160,7 +162,7 @@ def _initdb(cl: Cluster, creds: dict[str, str]) -> None:
                 "-D",
                 str(cl.data_dir),
                 "-U",
-                OWNER,
+                SUPERUSER,  # bootstraps only: `ensure_database` makes the owner, no superuser
                 f"--pwfile={pwfile}",
                 "--auth=scram-sha-256",
                 "--encoding=UTF8",
@@ -216,14 +218,7 @@ def _wait_until_ready(timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
-            psycopg.connect(
-                host=s.pg_host,
-                port=s.pg_port,
-                dbname="postgres",
-                user=OWNER,
-                password=password(OWNER),
-                connect_timeout=3,
-            ).close()
+            bootstrap_connection("postgres").close()
             return
         except psycopg.OperationalError as exc:
             if time.monotonic() > deadline:
