@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import random
 import re
+import zlib
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -457,8 +458,16 @@ class _WorldBuilder:
             "contacts": [{"user_id": rng.choice(list(self.users)), "desc": "Реклама и предложения"}],
             "wall": 1,
             "can_post": 1,
+            **self._city(row["municipality_code"] or None),
             **VIEWER_FIELDS,
         }
+
+    def _city(self, municipality_code: str | None) -> dict[str, Any]:
+        """VK's `city` of a local community (a base object: id and title), none for a krai-wide one."""
+        cities = self.ref.cities.get(municipality_code or "")
+        if not cities:
+            return {}
+        return {"city": {"id": zlib.crc32(cities[0].encode()) % 1_000_000, "title": cities[0]}}
 
     def _official_group(self, account: dict[str, str], style: _AccountStyle) -> dict[str, Any]:
         rng = self.rng

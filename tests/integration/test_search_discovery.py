@@ -36,9 +36,13 @@ UNTIL = datetime(2026, 11, 25, 0, 0, tzinfo=MOSCOW)
 AS_OF = datetime(2026, 11, 25, 0, 30, tzinfo=MOSCOW)
 REGISTERED = -100001  # Типичный Краснодар, in seeds/registry/monitored_communities.csv
 UNREGISTERED = -300001  # in no registry file
+PLACELESS = -300002  # in no registry file either; its VK city is Ейск
 COMPLAINT = (
     "Третий день нет воды на улице Октябрьской в Тихорецке, дети без воды, в управляющей компании "
     "трубку не берут. Когда дадут воду?"
+)
+NO_PLACE_NAMED = (
+    "Вторые сутки нет воды во всём доме, в управляющей компании трубку не берут, дети не мытые. Доколе?"
 )
 ON_THE_REGISTERED_WALL = "Опять нет воды во дворе на улице Красной в Краснодаре, сколько можно терпеть?"
 
@@ -62,8 +66,23 @@ def found(warehouse, stamp_loads, tmp_path_factory) -> dict[str, Any]:
     template = world.vk_posts[REGISTERED][1]
     unregistered = post_like(template, UNREGISTERED, 501, UNTIL - timedelta(hours=5), COMPLAINT)
     world.vk_posts[UNREGISTERED] = [unregistered]
-    group = {"id": -UNREGISTERED, "name": "Тихорецк | Новости", "screen_name": "tikhoretsk_news"}
+    group = {
+        "id": -UNREGISTERED,
+        "name": "Тихорецк | Новости",
+        "screen_name": "tikhoretsk_news",
+        "city": {"id": 72, "title": "Краснодар"},  # the text names Тихорецк: the text wins
+    }
     world.vk_groups[-UNREGISTERED] = {**world.vk_groups[-REGISTERED], **group}
+    placeless = post_like(template, PLACELESS, 7, UNTIL - timedelta(hours=6), NO_PLACE_NAMED)
+    world.vk_posts[PLACELESS] = [placeless]
+    group = {
+        "id": -PLACELESS,
+        "name": "Жесть у моря",
+        "screen_name": "zhest_u_morya",
+        "description": "Пишите в предложку",
+        "city": {"id": 1493, "title": "Ейск"},
+    }
+    world.vk_groups[-PLACELESS] = {**world.vk_groups[-REGISTERED], **group}
     on_wall = post_like(template, REGISTERED, 90_001, UNTIL - timedelta(hours=4), ON_THE_REGISTERED_WALL)
     put_on_wall(world.vk_posts[REGISTERED], on_wall)
 
@@ -98,8 +117,8 @@ def found(warehouse, stamp_loads, tmp_path_factory) -> dict[str, Any]:
         )
         raw_rows = admin.execute(
             "select owner_id, post_id, source_id from raw.vk_posts"
-            " where (owner_id, post_id) in ((%s, %s), (%s, %s))",
-            [UNREGISTERED, 501, REGISTERED, 90_001],
+            " where (owner_id, post_id) in ((%s, %s), (%s, %s), (%s, %s))",
+            [UNREGISTERED, 501, REGISTERED, 90_001, PLACELESS, 7],
         ).fetchall()
         incidents = dict(  # the officers' schema: the incidents with their messages' keys
             admin.execute("select source_message_key, municipality_code from casework.fct_incidents")
@@ -117,9 +136,14 @@ def test_a_complaint_outside_the_registry_becomes_an_incident_through_search(fou
     assert found["incidents"][f"vk:wall{UNREGISTERED}_501"] == "tikhoretsky"  # named in the text
 
 
+def test_a_searched_post_that_names_no_place_has_its_communitys_city(found) -> None:
+    assert (PLACELESS, 7, "vk:search:нет воды") in found["raw"]
+    assert found["incidents"][f"vk:wall{PLACELESS}_7"] == "yeysky"  # VK says the community is in Ейск
+
+
 def test_its_community_is_a_candidate_for_the_registry(found) -> None:
     published = UNTIL - timedelta(hours=5)
-    assert found["candidates"] == [
+    assert [row for row in found["candidates"] if row[0] != f"vk:{PLACELESS}"] == [
         (
             f"vk:{UNREGISTERED}",
             date(2026, 11, 23),  # the Monday of the week

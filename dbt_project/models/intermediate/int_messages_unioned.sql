@@ -34,6 +34,10 @@ monitored_communities as (
     select * from {{ ref('monitored_communities') }}
 ),
 
+community_places as (
+    select * from {{ ref('int_community_places') }}
+),
+
 {% if is_incremental() %}
 -- messages written under a context that has changed since
 context_changed as (
@@ -61,6 +65,20 @@ context_changed as (
         on this.community_key = monitored_communities.source_id
     where not this.is_monitored_community
         or this.community_municipality_code is distinct from monitored_communities.municipality_code
+    union
+    -- a community outside the registry whose city or description now names another municipality, or none
+    select this.source_message_key, this.platform, this.message_kind, this.community_key
+    from community_places
+    inner join {{ this }} as this
+        on this.community_key = community_places.community_key
+    where not this.is_monitored_community
+        and this.community_municipality_code is distinct from community_places.municipality_code
+    union
+    select this.source_message_key, this.platform, this.message_kind, this.community_key
+    from {{ this }} as this
+    where not this.is_monitored_community
+        and this.community_municipality_code is not null
+        and this.community_key not in (select community_key from community_places)
     union
     -- replies whose thread root (a Telegram discussion's copy of the post, an OK topic) arrived since
     select this.source_message_key, this.platform, this.message_kind, this.community_key
@@ -381,7 +399,9 @@ final as (
         official_accounts.body_code                             as account_body_code,
         unioned.community_key,
         monitored_communities.source_id is not null             as is_monitored_community,
-        monitored_communities.municipality_code                 as community_municipality_code,
+        -- the registry's; outside it, the community's own city or description (int_community_places)
+        coalesce(monitored_communities.municipality_code, community_places.municipality_code)
+                                                                as community_municipality_code,
         unioned.thread_root_key,
         unioned.parent_message_key,
         unioned.reply_thread_key,
@@ -398,6 +418,8 @@ final as (
         on official_accounts.account_key = unioned.platform || ':' || unioned.author_id
     left join monitored_communities
         on monitored_communities.source_id = unioned.community_key
+    left join community_places
+        on community_places.community_key = unioned.community_key
 )
 
 select * from final

@@ -30,6 +30,7 @@ renamed as (
         payload ->> 'status'                                               as status_text,
         payload ->> 'activity'                                             as activity,
         payload ->> 'site'                                                 as site,
+        payload -> 'city' ->> 'title'                                      as city,
         case
             when jsonb_typeof(payload -> 'contacts') = 'array'
                 then jsonb_array_length(payload -> 'contacts')

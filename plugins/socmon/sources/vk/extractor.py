@@ -52,9 +52,10 @@ GROUP_FIELDS = ",".join(
     [
         "verified", "members_count", "description", "site", "cover", "counters", "contacts", "has_photo",
         "wall", "can_post", "status", "activity", "addresses", "is_closed", "deactivated",
-        "photo_200", "links", "main_section",
+        "photo_200", "links", "main_section", "city",
     ]
 )  # fmt: skip
+MAX_GROUP_IDS = 500  # groups.getById takes at most 500 ids a call
 
 
 class VkExtractor:
@@ -331,8 +332,25 @@ class VkExtractor:
             _raise_unless_recorded(error)
             yield Batch("vk_posts", [], errors=_recorded(source, {"newsfeed.search": _describe(error)}))
             return
+        yield from self._describe_communities(source, posts)
         cursor = {"searched_until": max(int(until.timestamp()), searched_until or 0)}
         yield Batch("vk_posts", posts, method="newsfeed.search", cursor=cursor)
+
+    def _describe_communities(self, source: Source, posts: list[dict[str, Any]]) -> Iterator[Batch]:
+        """The metadata (city, description) of the communities whose walls the search found posts on:
+        a post that names no place gets its municipality from its community's city or description.
+        Loaded before the posts, so the transform that classifies them sees their communities."""
+        group_ids = sorted({-owner for p in posts if (owner := int_field(p, "owner_id") or 0) < 0})
+        for start in range(0, len(group_ids), MAX_GROUP_IDS):
+            chunk = ",".join(map(str, group_ids[start : start + MAX_GROUP_IDS]))
+            call = VkCall("groups.getById", {"group_ids": chunk, "fields": GROUP_FIELDS})
+            answer = self.client.call_all([call])[0]
+            if answer.error is not None:
+                _raise_unless_recorded(answer.error)
+                errors = _recorded(source, {"groups.getById": _describe(answer.error)})
+                yield Batch("vk_groups", [], errors=errors)
+                return
+            yield Batch("vk_groups", answer.response["groups"], method="groups.getById")
 
 
 def _recorded(source: Source, errors: dict[str, str]) -> dict[str, str]:
