@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from socmon.sources.base import Source
+from socmon.sources.retrying import RETRY_BUDGET
 from socmon.sources.telegram import (
     SourceDeferred,
     TelegramChannelReader,
@@ -143,6 +144,24 @@ def test_a_short_flood_wait_is_slept_and_retried(world):
 
     assert slept == [7, 12]
     assert [b.records for b in flooded] == [b.records for b in calm]
+
+
+def test_short_flood_waits_while_paging_past_the_shared_budget_defer_the_source(world, caplog):
+    slept = []
+
+    async def sleep(seconds):
+        slept.append(seconds)
+
+    # the channel lookup answers, then every page request floods: the budget, not a loop without end
+    fake = FakeTelegramClient(world, page_size=2, flood_waits={n: 5 for n in range(2, 40)})
+    extractor = TelegramExtractor(lambda: TelegramChannelReader(fake), sleep=sleep)
+    with pytest.raises(SourceDeferred), caplog.at_level("WARNING"):
+        list(extractor.extract(source(NEWS_CHANNEL), SINCE, UNTIL, {}))
+    assert slept == [5] * RETRY_BUDGET
+    retries = [r.getMessage() for r in caplog.records if "sleeping it out" in r.getMessage()]
+    assert retries[-1].endswith(
+        f"flood wait of 5s on channel posts, sleeping it out; retry {RETRY_BUDGET}/{RETRY_BUDGET}"
+    )
 
 
 def test_a_long_flood_wait_saves_what_was_read_and_defers_the_source(world):

@@ -3,6 +3,7 @@ and deletions. Worlds are built here, small and exact, so that each test says wh
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
@@ -394,6 +395,24 @@ def test_a_call_failing_inside_execute_is_retried_alone(serve) -> None:
     assert len(records(batches, "vk_comments")) == 10
     assert emulator.calls["wall.getComments"] == 11
     assert emulator.calls["execute"] == 1, "the retried call went in a request of its own"
+
+
+def test_calls_refused_inside_execute_past_the_budget_fail_after_the_shared_retry_log(serve, caplog) -> None:
+    emulator = serve(
+        make_world(
+            {COMMUNITY: wall(COMMUNITY, 2, UNTIL - timedelta(minutes=5), timedelta(minutes=1), comments=1)}
+        )
+    )
+    # both comment reads refused in the first execute, and in each of the two executes after
+    emulator.faults.extend([{"error_code": 10, "method": "wall.getComments"}] * 6)
+    with caplog.at_level(logging.WARNING), pytest.raises(VkError, match="still failing after 2 retries"):
+        run(VkExtractor(client(emulator, retry_budget=2)), community(COMMUNITY))
+    retries = [r.getMessage() for r in caplog.records if r.name == "socmon.sources.vk.client"]
+    assert retries == [
+        f"VK calls inside execute: _RefusedInsideExecute: 2 calls refused (error 10); retry {n}/2 in 0.00s"
+        for n in (1, 2)
+    ]
+    assert emulator.calls["execute"] == 3
 
 
 def test_a_read_timeout_is_retried(serve) -> None:

@@ -21,11 +21,6 @@ BACKOFF_SECONDS = 0.25  # the first wait; each next one doubles
 MAX_BACKOFF_SECONDS = 8.0
 
 
-def backoff_seconds(retry: int, first: float = BACKOFF_SECONDS, most: float = MAX_BACKOFF_SECONDS) -> float:
-    """The wait before retry number `retry` (0-based): `first`, doubling, at most `most`."""
-    return min(most, first * 2**retry)
-
-
 def retrying(
     what: str,
     is_transient: Callable[[BaseException], bool],

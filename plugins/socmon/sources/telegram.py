@@ -303,27 +303,44 @@ class TelegramExtractor:
         until: datetime,
     ) -> AsyncIterator[Batch]:
         """Posts after the cursor (on a first run: from `since`) up to `until`, in batches that each
-        move the cursor. A long flood wait yields what was read, with its cursor, then defers."""
+        move the cursor. A page is read again after a short flood wait (`_call`: tenacity, the shared
+        budget); a long one yields what the page had read, with its cursor, then defers."""
+        last_id, done = after_id, False
+        while not done:
+            read = partial(self._posts_page, reader, channel, after_id, last_id, since, until)
+            page, last_id, done, flood = await self._call(source, "channel posts", read)
+            if page or done or flood:
+                yield self._posts_batch(page, last_id)
+            if flood is not None:
+                raise self._deferred(source, "channel posts", flood) from flood
+
+    async def _posts_page(
+        self,
+        reader: TelegramChannelReader,
+        channel: Any,
+        after_id: int,
+        last_id: int,
+        since: datetime,
+        until: datetime,
+    ) -> tuple[list[Message], int, bool, FloodWaitError | None]:
+        """The next batch of posts after `last_id`: the posts, the new last id, whether the window ends
+        here, and the long flood wait that stopped it early (a short one is raised, for `_call` to retry
+        the batch)."""
         page: list[Message] = []
-        last_id = after_id
-        while True:
-            try:
-                async for message in reader.posts_after(channel, last_id, since):
-                    if message.date >= until:
-                        break
-                    last_id = message.id
-                    if after_id or message.date >= since:
-                        page.append(message)
-                    if len(page) >= self.posts_per_batch:
-                        yield self._posts_batch(page, last_id)
-                        page = []
-                break
-            except FloodWaitError as exc:
-                if exc.seconds > self.flood_wait_threshold_seconds:
-                    yield self._posts_batch(page, last_id)
-                    raise self._deferred(source, "channel posts", exc) from exc
-                await self._wait_out(source, "channel posts", exc)
-        yield self._posts_batch(page, last_id)
+        try:
+            async for message in reader.posts_after(channel, last_id, since):
+                if message.date >= until:
+                    return page, last_id, True, None
+                last_id = message.id
+                if after_id or message.date >= since:
+                    page.append(message)
+                if len(page) >= self.posts_per_batch:
+                    return page, last_id, False, None
+        except FloodWaitError as exc:
+            if exc.seconds > self.flood_wait_threshold_seconds:
+                return page, last_id, False, exc
+            raise
+        return page, last_id, True, None
 
     @staticmethod
     def _posts_batch(page: list[Message], last_id: int) -> Batch:
@@ -360,10 +377,6 @@ class TelegramExtractor:
         except FloodWaitError as exc:  # short waits, one after another past the budget
             raise self._deferred(source, what, exc) from exc
         raise AssertionError("unreachable: the last failure is raised")
-
-    async def _wait_out(self, source: Source, what: str, exc: FloodWaitError) -> None:
-        log.warning("%s: flood wait of %ss on %s, sleeping it out", source.source_id, exc.seconds, what)
-        await self.sleep(exc.seconds)
 
     def _deferred(self, source: Source, what: str, exc: FloodWaitError) -> SourceDeferred:
         log.warning(

@@ -18,7 +18,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,7 +31,7 @@ from vk_api.utils import sjson_dumps
 
 from socmon.constants import MOSCOW
 from socmon.sources.rate_limit import ANY_METHOD, MethodStopped, TokenPool
-from socmon.sources.retrying import backoff_seconds, retrying
+from socmon.sources.retrying import retrying
 from socmon.sources.vk.transport import VK_API_URL, vk_session
 
 log = logging.getLogger(__name__)
@@ -89,6 +89,16 @@ class _Retry:
 
     code: int
     transient: bool
+
+
+class _RefusedInsideExecute(Exception):
+    """Calls VK refused transiently inside an `execute`: `call_each` sends them again."""
+
+    def __init__(self, calls: Sequence[VkCall], refused: list[tuple[int, int]]) -> None:
+        index, self.code = refused[0]
+        self.method = calls[index].method
+        codes = ", ".join(map(str, sorted({code for _, code in refused})))
+        super().__init__(f"{len(refused)} calls refused (error {codes})")
 
 
 class VkClient:
@@ -151,27 +161,49 @@ class VkClient:
         self, calls: Sequence[VkCall], calls_per_request: int = MAX_CALLS_PER_EXECUTE
     ) -> Iterator[tuple[int, VkAnswer]]:
         """(index, answer) of every call as soon as its request is answered: `call_all`, but the caller
-        works on the first answers while later requests still wait for VK."""
+        works on the first answers while later requests still wait for VK.
+
+        Calls VK refused transiently inside an `execute` (6, 9, 10 on one call) go again together, after
+        `retrying`'s backoff and within its budget (the same log line as a whole request's retry)."""
         per_request = max(1, min(calls_per_request, MAX_CALLS_PER_EXECUTE))
-        attempts = dict.fromkeys(range(len(calls)), 0)
         pending = list(range(len(calls)))
+        try:
+            for attempt in retrying(
+                "VK calls inside execute",
+                lambda failure: isinstance(failure, _RefusedInsideExecute),
+                budget=self.retry_budget,
+                backoff=self.backoff_seconds,
+                max_backoff=self.max_backoff_seconds,
+                sleep=self._sleep,
+                logger=log,
+            ):
+                with attempt:
+                    refused = yield from self._send_round(calls, pending, per_request)
+                    pending = [index for index, _ in refused]
+                    if refused:
+                        raise _RefusedInsideExecute(calls, refused)
+        except _RefusedInsideExecute as refused:
+            message = f"still failing after {self.retry_budget} retries"
+            raise VkError(refused.code, message, refused.method) from refused
+
+    def _send_round(
+        self, calls: Sequence[VkCall], pending: list[int], per_request: int
+    ) -> Generator[tuple[int, VkAnswer], None, list[tuple[int, int]]]:
+        """Send the pending calls, yielding their answers; return those refused transiently (index, error
+        code). A call sent with a token just taken off (29, 5) goes again at once, with another."""
+        refused: list[tuple[int, int]] = []
         while pending:
             again: list[int] = []
             for chunk, outcomes in self._send_each(calls, list(_chunks(pending, per_request))):
                 for index, outcome in zip(chunk, outcomes, strict=True):
                     if isinstance(outcome, VkAnswer):
                         yield index, outcome
-                        continue
-                    if outcome.transient:
-                        attempts[index] += 1
-                        if attempts[index] > self.retry_budget:
-                            message = f"still failing after {self.retry_budget} retries"
-                            raise VkError(outcome.code, message, calls[index].method)
-                    again.append(index)
-            transient = [attempts[i] for i in again if attempts[i]]
-            if transient:
-                self._back_off(max(transient) - 1, f"{len(again)} calls inside execute")
+                    elif outcome.transient:
+                        refused.append((index, outcome.code))
+                    else:
+                        again.append(index)
             pending = again
+        return sorted(refused)
 
     def _send_each(
         self, calls: Sequence[VkCall], chunks: list[list[int]]
@@ -279,13 +311,6 @@ class VkClient:
             log.error("VK error 5: a token of the pool failed authorisation and is off: %s", message)
             return True
         return False
-
-    def _back_off(self, attempt: int, reason: str) -> None:
-        """The wait before calls inside an `execute` go again: `retrying`'s backoff and log line (they are
-        requeued with the next requests, not retried alone, so tenacity cannot wrap them)."""
-        delay = backoff_seconds(attempt, self.backoff_seconds, self.max_backoff_seconds)
-        log.warning("VK: %s; retry %d/%d in %.2fs", reason, attempt + 1, self.retry_budget, delay)
-        self._sleep(delay)
 
 
 def _is_transient(failure: BaseException) -> bool:
