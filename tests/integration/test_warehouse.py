@@ -245,6 +245,43 @@ def test_two_loads_racing_for_the_same_rows_store_them_once(empty_raw, warehouse
     assert empty_raw.execute("select count(*) from raw.vk_posts").fetchone()[0] == count + 1
 
 
+def test_bulk_batches_streamed_into_copy_load_each_row_once(empty_raw, warehouse):
+    """The loader COPYs a large batch while it is still checking the rest of it. A first batch of new
+    posts goes straight into raw, every chunk of it. A second one meets a stored post only near its end,
+    once thousands of its rows are sent: it goes through the ON CONFLICT path whole, so its new rows load,
+    the stored ones count as duplicates, the same record twice loads once, and a malformed record in the
+    middle is quarantined."""
+    from socmon.warehouse import loader
+    from socmon.warehouse.loader import load_records
+
+    count = 4 * loader.DIRECT_COPY_MIN_ROWS + 3 * loader.COPY_CHUNK_ROWS + 7  # several writes to the COPY
+    posts = [
+        {"id": n, "owner_id": -100010, "from_id": 1, "date": 1764000000 + n, "text": f"№{n}"}
+        for n in range(2 * count)
+    ]
+    first, second = posts[:count], posts[count:]
+    with warehouse.connect("loader") as conn, conn.transaction():
+        first_result = load_records(conn, "vk_posts", [*first, second[-2]], "bulk", "first")
+    records = [
+        *second[: count // 2],
+        {"id": "двенадцать", "owner_id": -100010, "date": 1},
+        *second[count // 2 :],
+    ]
+    records.append(second[7])  # the same record again, at the end
+
+    with warehouse.connect("loader") as conn, conn.transaction():
+        second_result = load_records(conn, "vk_posts", records, "bulk", "second")
+
+    assert (first_result.loaded, first_result.duplicates, first_result.rejected) == (count + 1, 0, 0)
+    assert (second_result.loaded, second_result.duplicates, second_result.rejected) == (count - 1, 2, 1)
+    stored = empty_raw.execute(
+        "select count(*), count(distinct post_id), min(post_id), max(post_id) from raw.vk_posts"
+    ).fetchone()
+    assert stored == (2 * count, 2 * count, 0, 2 * count - 1)
+    reasons = empty_raw.execute("select reason from raw.rejected").fetchall()
+    assert reasons == [("field 'id' should be an integer, got str: 'двенадцать'",)]
+
+
 def socmon_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run(
         [str(Path(sys.executable).with_name("socmon")), *args], env=env, capture_output=True, text=True

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from socmon.warehouse.loader import ENTITIES, MAX_NESTING_DEPTH, MAX_PAYLOAD_BYTES, Rejection, prepare
-from socmon.warehouse.record_checks import RECORD_SPECS
+from socmon.warehouse.record_checks import RECORD_SPECS, BadRecord
 
 POSTS = ENTITIES["vk_posts"]
 
@@ -270,3 +270,20 @@ def test_invalid_utf8_and_giant_numbers_are_reasons():
     result = prepare(giant, POSTS)
     assert isinstance(result, Rejection)
     assert "out of range" in result.reason
+
+
+@pytest.mark.parametrize("table", sorted(GOOD_RECORDS))
+def test_the_fast_path_passes_only_what_the_general_walk_passes(table):
+    """RecordSpec's generated fast path (`_fits`) must never accept a record the general walk rejects;
+    it should accept the plain good record, or it saves nothing."""
+    spec = RECORD_SPECS[table]
+    assert spec._fits(GOOD_RECORDS[table])
+    for path in spec.fields:
+        for value in [*WRONG_VALUES, None, 0, 5, "7", "текст", {"count": 1}, [{"id": 1}]]:
+            record = _with_value_at(GOOD_RECORDS[table], path, value)
+            try:
+                spec._check_fields(record)
+                walk_passes = True
+            except BadRecord:
+                walk_passes = False
+            assert walk_passes or not spec._fits(record), (path, value)

@@ -49,6 +49,9 @@ def _whole_number(value: Any) -> int | None:
     return None
 
 
+_INTEGER_BOUNDS: dict[Check, tuple[int, int]] = {}  # integer checks' ranges, for RecordSpec's fast path
+
+
 def integer(low: int, high: int, what: str) -> Check:
     def check(value: Any) -> str | None:
         if type(value) is int:  # the usual case, first
@@ -56,6 +59,7 @@ def integer(low: int, high: int, what: str) -> Check:
         number = _whole_number(value)
         return None if number is not None and low <= number <= high else what
 
+    _INTEGER_BOUNDS[check] = (low, high)
     return check
 
 
@@ -141,6 +145,13 @@ class RecordSpec:
     def check(self, payload: dict) -> tuple[Any, ...]:
         """The record's key; raises BadRecord naming the first field that does not fit."""
         key = self.key_of(payload)
+        if not self._fits(payload):  # something unusual: the general walk finds the reason, if any
+            self._check_fields(payload)
+        for check_whole in self.whole:
+            check_whole(payload)
+        return key
+
+    def _check_fields(self, payload: dict) -> None:
         for path, parent, name, check, required in self._rules:
             values: Sequence[tuple[str, Any]]
             if name is None:  # a field of each item of a list: the general walk
@@ -162,9 +173,58 @@ class RecordSpec:
                 expected = check(value)
                 if expected is not None:
                     raise BadRecord(f"field '{where}' should be {expected}, got {_shown(value)}")
-        for check_whole in self.whole:
-            check_whole(payload)
-        return key
+
+    @cached_property
+    def _fits(self) -> Callable[[dict], bool]:
+        """Whether every field fits, the usual cases inline: an int in range, a str for a text, a dict
+        for a nested object; other values go to their check. The loader checks every record, and this is
+        its hot path: Python code generated from the rules costs a few µs less a record than the general
+        walk (issue 14). It only says yes where `_check_fields` would pass; on no, that walk runs and
+        gives the reason."""
+        namespace: dict[str, Any] = {"_values_at": _values_at, "MISSING": MISSING}
+        lines = ["def fits(payload):", "    get = payload.get"]
+        for i, (path, parent, name, check, required) in enumerate(self._rules):
+            namespace[f"check_{i}"] = check
+            bounds = _INTEGER_BOUNDS.get(check)
+            if bounds is not None:
+                namespace[f"low_{i}"], namespace[f"high_{i}"] = bounds
+                in_range = f"type(value) is int and low_{i} <= value <= high_{i}"
+                wrong = f"not ({in_range}) and check_{i}(value) is not None"
+            elif check is TEXT:
+                wrong = "type(value) is not str"
+            else:
+                wrong = f"check_{i}(value) is not None"
+            absent = "return False" if required else "pass"
+            if name is None:  # through a list: the general walk of this one path
+                lines += [
+                    f"    for _, value in _values_at(payload, {path!r}):",
+                    "        if value is None or value is MISSING:",
+                    f"            {absent}",
+                    f"        elif {wrong}:",
+                    "            return False",
+                ]
+                continue
+            indent = "    "
+            if parent is None:
+                lines.append(f"    value = get({name!r})")
+            else:
+                lines += [
+                    f"    container = get({parent!r})",
+                    "    if container is not None:",
+                    "        if type(container) is not dict:",
+                    "            return False",
+                    f"        value = container.get({name!r})",
+                ]
+                indent = "        "
+            lines += [
+                f"{indent}if value is None:",
+                f"{indent}    {absent}",
+                f"{indent}elif {wrong}:",
+                f"{indent}    return False",
+            ]
+        lines.append("    return True")
+        exec("\n".join(lines), namespace)  # code generated from the rules above, no input
+        return namespace["fits"]
 
     @cached_property
     def _rules(self) -> tuple[tuple[str, str | None, str | None, Check, bool], ...]:

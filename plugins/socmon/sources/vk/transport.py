@@ -7,8 +7,6 @@ while the garbage collector is paused. vk_api's own retry of error 6 is switched
 
 from __future__ import annotations
 
-import gc
-import threading
 from typing import Any
 
 import msgspec
@@ -16,6 +14,8 @@ import requests
 import vk_api
 from requests.adapters import HTTPAdapter
 from vk_api.exceptions import ApiError
+
+from socmon.garbage_collector import garbage_collector_paused
 
 API_VERSION = "5.199"
 VK_API_URL = "https://api.vk.ru"
@@ -32,36 +32,11 @@ class VkResponse(requests.Response):
     """
 
     def json(self, **kwargs: Any) -> Any:
-        with _garbage_collector_paused:
+        with garbage_collector_paused:
             try:
                 return msgspec.json.decode(self.content)
             except msgspec.DecodeError:
                 return super().json(**kwargs)
-
-
-class _GarbageCollectorPause:
-    """No automatic garbage collection while any thread is inside; as it was once the last one leaves."""
-
-    def __init__(self) -> None:
-        self._inside = 0
-        self._was_enabled = True
-        self._lock = threading.Lock()
-
-    def __enter__(self) -> None:
-        with self._lock:
-            if self._inside == 0:
-                self._was_enabled = gc.isenabled()
-                gc.disable()
-            self._inside += 1
-
-    def __exit__(self, *exc_info: object) -> None:
-        with self._lock:
-            self._inside -= 1
-            if self._inside == 0 and self._was_enabled:
-                gc.enable()
-
-
-_garbage_collector_paused = _GarbageCollectorPause()
 
 
 class VkTransport(HTTPAdapter):
