@@ -45,3 +45,30 @@
     end
 {%- endmacro %}
 
+
+{#- A message's words as text[], from its normalised text (normalize_text): the words of the whole
+    text, in order. Joined by spaces they are the duplicate key. -#}
+{% macro text_words(normalized_text) -%}
+    string_to_array(trim(regexp_replace({{ normalized_text }}, {{ word_separator() }}, ' ', 'g')), ' ')
+{%- endmacro %}
+
+{#- The normalised text without VK mention markup ("[club200002|Министерство транспорта ...], спасибо"):
+    a mention names a body, but its words are no keywords of a category. -#}
+{% macro content_text(normalized_text) -%}
+    regexp_replace({{ normalized_text }}, '\[(club|public|event|id)[0-9]+\|[^]]*\]', ' ', 'g')
+{%- endmacro %}
+
+{#- The words of a normalised text's VK mentions, one mention after the other, an empty string
+    between two mentions (so that no phrase runs from one into the next); null when it has none. -#}
+{% macro markup_words(normalized_text) -%}
+    (
+        select array_agg(words.word order by markup.markup_number, words.word_position)
+        from regexp_matches(
+            {{ normalized_text }}, '\[(?:club|public|event|id)[0-9]+\|([^]]*)\]', 'g'
+        ) with ordinality as markup (parts, markup_number)
+        cross join lateral unnest(
+            case when markup.markup_number > 1 then array[''] else array[]::text[] end || {{ text_words('markup.parts[1]') }}
+        ) with ordinality as words (word, word_position)
+    )
+{%- endmacro %}
+

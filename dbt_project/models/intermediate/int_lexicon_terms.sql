@@ -281,6 +281,48 @@ regex_anchors as (
     ) as literals
 ),
 
+-- each regex alternative's required text: the longest literal every text it matches holds, outside groups
+-- and letter classes and not made optional ("\m[а-я]+\*+[а-я]*" -> "*", "[0-9]+ ?(руб|р)/(м2|сутки|час)" ->
+-- "/"). An alternative without an anchor is tried only on the messages that hold it. None for an
+-- alternative with look-arounds or escaped brackets, or groups nested deeper than four.
+regex_atoms as (
+    select
+        regex_alternatives.alternative_id,
+        atoms.atom_number,
+        atoms.parts[1] = '§'
+            or atoms.parts[1] ~ '^\\[a-zA-Z]'
+            or atoms.parts[1] in ('.', '^', '$')
+            or coalesce(atoms.parts[2], '') ~ '^[?*{]'                        as is_break,
+        case when atoms.parts[1] ~ '^\\' then substr(atoms.parts[1], 2) else atoms.parts[1] end
+                                                                            as literal
+    from regex_alternatives
+    cross join lateral (
+        select regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(
+            regex_alternatives.alternative,
+            '\([^()]*\)', '§', 'g'), '\([^()]*\)', '§', 'g'), '\([^()]*\)', '§', 'g'), '\([^()]*\)', '§', 'g'),
+            '\[[^]]*\]', '§', 'g')                                            as skeleton
+    ) as grouped
+    cross join lateral regexp_matches(grouped.skeleton, '(\\.|§|.)(\?|\*|\+|\{[^}]*\})?', 'g')
+        with ordinality as atoms (parts, atom_number)
+    where regex_alternatives.alternative !~ '\(\?|\\[][()]|\[[^]]*[()][^]]*\]'
+        and grouped.skeleton !~ '[()]'
+),
+
+regex_required_texts as (
+    select distinct on (alternative_id)
+        alternative_id,
+        required_text
+    from (
+        select alternative_id, string_agg(case when is_break then '§' else literal end, '' order by atom_number)
+            as skeleton
+        from regex_atoms
+        group by alternative_id
+    ) as skeletons
+    cross join lateral regexp_split_to_table(skeletons.skeleton, '§+') as runs (required_text)
+    where required_text <> ''
+    order by alternative_id, length(required_text) desc, required_text
+),
+
 final as (
     select
         'phrase'::text                  as term_kind,
@@ -299,7 +341,8 @@ final as (
         null::bigint                    as regex_id,
         null::text                      as regex,
         null::text                      as anchor,
-        null::boolean                   as anchor_is_word
+        null::boolean                   as anchor_is_word,
+        null::text                      as required_text
     from phrase_pieces
     inner join lexicon_patterns
         on lexicon_patterns.pattern_id = phrase_pieces.pattern_id
@@ -316,10 +359,13 @@ final as (
         regex_alternatives.regex_id,
         regex_alternatives.regex,
         regex_anchors.anchor,
-        regex_anchors.anchor_is_word
+        regex_anchors.anchor_is_word,
+        regex_required_texts.required_text
     from regex_alternatives
     inner join regex_anchors
         on regex_anchors.alternative_id = regex_alternatives.alternative_id
+    left join regex_required_texts
+        on regex_required_texts.alternative_id = regex_alternatives.alternative_id
     inner join lexicon_patterns
         on lexicon_patterns.pattern_id = regex_alternatives.pattern_id
 )

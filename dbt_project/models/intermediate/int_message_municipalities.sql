@@ -15,16 +15,17 @@
     settlements, city districts and names, seeds/rules/municipality_aliases.csv), and the first place
     outside the krai it names (seeds/rules/out_of_region_places.csv: neighbouring regions, Adygea's
     settlements around Krasnodar, Crimea, capitals). One row per message, also when it names none.
-    Names are matched as whole sequences of words in their case forms (ru_word_forms), by a hash join
-    of the message's words against the forms. An incremental run reads the messages int_messages_unioned (re)wrote since
-    its watermark (unioned_at), all of them when some row has another rule_version. -#}
+    Names are matched as whole sequences of words (int_message_tokens) in their case forms
+    (ru_word_forms), by a hash join of the message's words against the forms. An incremental run reads
+    the messages split since its watermark (unioned_at), all of them when some row has another
+    rule_version. -#}
 
 {%- set rule_version = rule_version() %}
 
 with
 
-unioned as (
-    select * from {{ ref('int_messages_unioned') }}
+tokens as (
+    select * from {{ ref('int_message_tokens') }}
 ),
 
 municipality_aliases as (
@@ -40,14 +41,8 @@ place_words as (
 ),
 
 messages as (
-    select
-        source_message_key,
-        loaded_at,
-        unioned_at,
-        string_to_array(
-            trim(regexp_replace({{ normalize_text('message_text') }}, {{ word_separator() }}, ' ', 'g')), ' '
-        )                                                   as words
-    from unioned
+    select source_message_key, loaded_at, unioned_at, words
+    from tokens
     {% if is_incremental() %}
     {%- set reclassify_all = false %}
     {%- if execute %}
@@ -57,8 +52,8 @@ messages as (
         {%- set reclassify_all = other_versions.columns[0].values()[0] %}
     {%- endif %}
     {%- if not reclassify_all %}
-    -- (re)written by int_messages_unioned since this model's last run
-    where unioned.unioned_at > {{ processed_since('unioned_at') }}
+    -- (re)split by int_message_tokens since this model's last run
+    where tokens.unioned_at > {{ processed_since('unioned_at') }}
     {%- endif %}
     {% endif %}
 ),

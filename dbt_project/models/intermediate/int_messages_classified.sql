@@ -20,6 +20,7 @@
             "set local work_mem = '256MB'",
             "set local enable_nestloop = off",
             "set local enable_mergejoin = off",
+            "set local enable_sort = off",
         ],
     )
 }}
@@ -43,7 +44,7 @@
 
 with
 
-unioned as (
+unioned as not materialized (
     select * from {{ ref('int_messages_unioned') }}
 ),
 
@@ -53,6 +54,10 @@ categories as (
 
 lexicon_terms as (
     select * from {{ ref('int_lexicon_terms') }}
+),
+
+tokens as not materialized (
+    select * from {{ ref('int_message_tokens') }}
 ),
 
 places as (
@@ -67,30 +72,11 @@ classification_overrides as (
     select * from {{ ref('classification_overrides') }}
 ),
 
-messages as (
-    select
-        *,
-        -- the words, split once: of the text without VK mention markup ("[club200002|Министерство
-        -- транспорта и дорожного ...], спасибо" names a body, kept for bodies and places, but is no
-        -- keyword of a category), and of the whole text (the duplicate key)
-        case
-            when strpos(message_text, '[') > 0
-                then trim(regexp_replace(content_text, {{ word_separator() }}, ' ', 'g'))
-            else text_words
-        end                                                                    as content_words
-    from (
-        select
-            *,
-            trim(regexp_replace(normalized_text, {{ word_separator() }}, ' ', 'g'))   as text_words,
-            case
-                when strpos(message_text, '[') > 0
-                    then regexp_replace(normalized_text, '\[(club|public|event|id)[0-9]+\|[^]]*\]', ' ', 'g')
-                else normalized_text
-            end                                                                as content_text
-        from (
-            select *, {{ normalize_text('message_text') }} as normalized_text
-            from unioned
-    {% if is_incremental() %}
+{#- the batch: what int_messages_unioned (re)wrote since the last classification, and the messages with
+    (or formerly with) a human correction; everything when some row was classified under another
+    rule_version. The same condition selects the batch's texts and its words (int_message_tokens). -#}
+{%- set batch_condition = 'true' %}
+{%- if is_incremental() %}
     {%- set reclassify_all = false %}
     {%- if execute %}
         {%- set other_versions = run_query(
@@ -99,20 +85,42 @@ messages as (
         {%- set reclassify_all = other_versions.columns[0].values()[0] %}
     {%- endif %}
     {%- if not reclassify_all %}
-    -- (re)written by int_messages_unioned since the last classification (new, edited, or in a changed
-    -- context), and the few messages with (or formerly with) a human correction
-    where unioned.unioned_at > {{ processed_since('unioned_at') }}
-        or unioned.source_message_key in (
+        {%- set batch_condition %}
+        batch.unioned_at > {{ processed_since('unioned_at') }}
+        or batch.source_message_key in (
             select source_message_key from {{ ref('classification_overrides') }}
             {%- if 'is_overridden' in adapter.get_columns_in_relation(this) | map(attribute='name') | list %}
             union all
             select source_message_key from {{ this }} where is_overridden
             {%- endif %}
         )
+        {%- endset %}
     {%- endif %}
-    {% endif %}
-        ) as normalized
-    ) as split
+{%- endif %}
+
+-- the batch's texts and words, normalised and split once by int_message_tokens: lower-cased (ё -> е); without
+-- VK mention markup ("[club200002|Министерство транспорта и дорожного ...], спасибо" names a body, kept for
+-- bodies and places, but is no keyword of a category)
+message_tokens as not materialized (
+    select
+        batch.source_message_key,
+        batch.normalized_text,
+        coalesce(batch.content_text, batch.normalized_text)                     as content_text,
+        batch.words,
+        coalesce(batch.content_words, batch.words)                              as content_words,
+        batch.markup_words
+    from tokens as batch
+    where {{ batch_condition }}
+),
+
+messages as not materialized (
+    select
+        batch.*,
+        array_to_string(message_tokens.words, ' ')                              as text_words
+    from unioned as batch
+    inner join message_tokens
+        on message_tokens.source_message_key = batch.source_message_key
+    where {{ batch_condition }}
 ),
 
 -- the lexicons, compiled by int_lexicon_terms: phrases, and regular expressions with their anchors
@@ -128,7 +136,7 @@ phrase_pieces as (
 ),
 
 regex_alternatives as (
-    select alternative_id, pattern_id, regex_id, reads_whole_text, anchor, anchor_is_word
+    select alternative_id, pattern_id, regex_id, reads_whole_text, anchor, anchor_is_word, required_text
     from lexicon_terms
     where term_kind = 'regex'
 ),
@@ -139,167 +147,232 @@ regexes as (
     where term_kind = 'regex'
 ),
 
--- the messages' words, once (those of VK mention markup apart, numbered below zero: they name bodies,
--- but are no keywords)
-message_words as materialized (
-    select messages.source_message_key, words.word, words.word_position::int as word_position, false as is_markup
-    from messages
-    cross join lateral unnest(string_to_array(messages.content_words, ' ')) with ordinality as words (word, word_position)
-    union all
-    select
-        messages.source_message_key,
-        words.word,
-        (markup.markup_number * 1000 + words.word_position - 1000000000)::int,
-        true
-    from messages
-    cross join lateral regexp_matches(
-        messages.normalized_text, '\[(?:club|public|event|id)[0-9]+\|([^]]*)\]', 'g'
-    ) with ordinality as markup (parts, markup_number)
-    cross join lateral unnest(
-        string_to_array(trim(regexp_replace(markup.parts[1], {{ word_separator() }}, ' ', 'g')), ' ')
-    ) with ordinality as words (word, word_position)
-    where strpos(messages.message_text, '[') > 0
+-- the batch's vocabulary (its distinct words, hundreds of thousands for a million messages) meets the
+-- phrases' words and the regular expressions' anchors once, by hash joins of the word and of its prefixes
+
+vocabulary as materialized (
+    select words.word
+    from message_tokens
+    cross join lateral unnest(message_tokens.content_words || coalesce(message_tokens.markup_words, '{}')) as words (word)
+    group by words.word
 ),
 
--- the batch's vocabulary: each distinct word meets the phrases' words and the anchors once, by hash joins
--- of the word and of its prefixes
-vocabulary as materialized (
-    select word from message_words group by word
+prefix_lengths as (
+    select distinct length(literal) as prefix_length from phrase_pieces where is_prefix and is_sought_by
+    union
+    select distinct length(anchor) from regex_alternatives where not anchor_is_word and length(anchor) >= 2
 ),
 
 vocabulary_prefixes as materialized (
-    select vocabulary.word, left(vocabulary.word, prefix_length) as prefix
+    select vocabulary.word, left(vocabulary.word, prefix_lengths.prefix_length) as prefix
     from vocabulary
-    cross join lateral generate_series(1, length(vocabulary.word)) as prefix_length
+    inner join prefix_lengths
+        on prefix_lengths.prefix_length <= length(vocabulary.word)
 ),
 
-vocabulary_pieces as materialized (
-    select vocabulary.word, phrase_pieces.phrase_id, phrase_pieces.word_number, phrase_pieces.word_count,
-        phrase_pieces.pattern_id, phrase_pieces.reads_whole_text
-    from vocabulary
-    inner join phrase_pieces
-        on phrase_pieces.literal = vocabulary.word
-        and not phrase_pieces.is_prefix
-    where phrase_pieces.is_sought_by
-    union all
-    select vocabulary_prefixes.word, phrase_pieces.phrase_id, phrase_pieces.word_number, phrase_pieces.word_count,
-        phrase_pieces.pattern_id, phrase_pieces.reads_whole_text
-    from vocabulary_prefixes
-    inner join phrase_pieces
-        on phrase_pieces.literal = vocabulary_prefixes.prefix
-        and phrase_pieces.is_prefix
-    where phrase_pieces.is_sought_by
-),
-
-vocabulary_anchors as materialized (
-    select vocabulary.word, regex_alternatives.alternative_id
-    from vocabulary
-    inner join regex_alternatives
-        on regex_alternatives.anchor = vocabulary.word
-    union
-    select vocabulary_prefixes.word, regex_alternatives.alternative_id
-    from vocabulary_prefixes
-    inner join regex_alternatives
-        on regex_alternatives.anchor = vocabulary_prefixes.prefix
-        and not regex_alternatives.anchor_is_word
-        and length(vocabulary_prefixes.prefix) >= 2
-),
-
--- a phrase is found by its rarest word; its other words are then looked up at their places
-phrase_starts as materialized (
+-- a phrase is sought by its rarest word; the others, at their offsets from it, are checked where it is
+sought_phrases as (
     select
-        message_words.source_message_key,
-        vocabulary_pieces.phrase_id,
-        vocabulary_pieces.pattern_id,
-        vocabulary_pieces.word_count,
-        message_words.word_position - vocabulary_pieces.word_number + 1    as start_position
-    from message_words
-    inner join vocabulary_pieces
-        on vocabulary_pieces.word = message_words.word
-    where vocabulary_pieces.reads_whole_text or not message_words.is_markup
-),
-
-phrase_checks as materialized (
-    select
-        phrase_starts.source_message_key,
-        phrase_starts.pattern_id,
-        phrase_starts.phrase_id,
-        phrase_starts.start_position,
-        phrase_starts.word_count,
-        phrase_starts.start_position + phrase_pieces.word_number - 1       as word_position,
-        phrase_pieces.literal,
-        phrase_pieces.is_prefix
-    from phrase_starts
-    inner join phrase_pieces
-        on phrase_pieces.phrase_id = phrase_starts.phrase_id
-        and not phrase_pieces.is_sought_by
-    where phrase_starts.word_count > 1
-),
-
-phrases_of_words as materialized (
-    select
-        phrase_checks.source_message_key,
-        phrase_checks.pattern_id,
-        phrase_checks.start_position,
-        phrase_checks.start_position + min(phrase_checks.word_count) - 1   as end_position
-    from phrase_checks
-    inner join message_words
-        on message_words.source_message_key = phrase_checks.source_message_key
-        and message_words.word_position = phrase_checks.word_position
-    where message_words.word = phrase_checks.literal
-        or phrase_checks.is_prefix and starts_with(message_words.word, phrase_checks.literal)
+        sought.phrase_id,
+        sought.literal,
+        sought.is_prefix,
+        sought.word_number,
+        sought.word_count,
+        sought.pattern_id,
+        sought.reads_whole_text,
+        coalesce(array_agg(others.word_number - sought.word_number order by others.word_number)
+            filter (where others.phrase_id is not null), '{}')                  as other_offsets,
+        coalesce(array_agg(others.literal order by others.word_number)
+            filter (where others.phrase_id is not null), '{}')                  as other_literals,
+        coalesce(array_agg(others.is_prefix order by others.word_number)
+            filter (where others.phrase_id is not null), '{}')                  as other_is_prefix
+    from phrase_pieces as sought
+    left join phrase_pieces as others
+        on others.phrase_id = sought.phrase_id
+        and not others.is_sought_by
+    where sought.is_sought_by
     group by
-        phrase_checks.source_message_key, phrase_checks.pattern_id, phrase_checks.phrase_id,
-        phrase_checks.start_position
-    having count(*) = min(phrase_checks.word_count) - 1
+        sought.phrase_id, sought.literal, sought.is_prefix, sought.word_number, sought.word_count,
+        sought.pattern_id, sought.reads_whole_text
 ),
 
--- a pattern's hits: the phrases found, each counted once where found phrases overlap (as regexp_count
+-- the words of the batch that start a phrase or are a regular expression's anchor
+vocabulary_terms as materialized (
+    select
+        vocabulary.word, sought_phrases.phrase_id, sought_phrases.word_number, sought_phrases.word_count,
+        sought_phrases.other_offsets, sought_phrases.other_literals, sought_phrases.other_is_prefix,
+        sought_phrases.pattern_id, null::bigint as regex_id, null::text as required_text, sought_phrases.reads_whole_text
+    from vocabulary
+    inner join sought_phrases
+        on sought_phrases.literal = vocabulary.word
+        and not sought_phrases.is_prefix
+    union all
+    select
+        vocabulary_prefixes.word, sought_phrases.phrase_id, sought_phrases.word_number, sought_phrases.word_count,
+        sought_phrases.other_offsets, sought_phrases.other_literals, sought_phrases.other_is_prefix,
+        sought_phrases.pattern_id, null, null, sought_phrases.reads_whole_text
+    from vocabulary_prefixes
+    inner join sought_phrases
+        on sought_phrases.literal = vocabulary_prefixes.prefix
+        and sought_phrases.is_prefix
+    union all
+    select
+        anchored.word, null, null, null, null, null, null, null, anchored.regex_id, anchored.required_text,
+        anchored.reads_whole_text
+    from (
+        select vocabulary.word, regex_alternatives.regex_id, regex_alternatives.required_text, regex_alternatives.reads_whole_text
+        from vocabulary
+        inner join regex_alternatives
+            on regex_alternatives.anchor = vocabulary.word
+        union
+        select vocabulary_prefixes.word, regex_alternatives.regex_id, regex_alternatives.required_text, regex_alternatives.reads_whole_text
+        from vocabulary_prefixes
+        inner join regex_alternatives
+            on regex_alternatives.anchor = vocabulary_prefixes.prefix
+            and not regex_alternatives.anchor_is_word
+            and length(vocabulary_prefixes.prefix) >= 2
+    ) as anchored
+),
+
+-- each message's words that meet a term (a hash join with the small table above): the phrases found there,
+-- their other words checked in the message's own word array, and the regular expressions to try. Words of
+-- VK mention markup are numbered below zero: they name bodies and relay messages, but are no keywords.
+word_hits as materialized (
+    select
+        message_tokens.source_message_key,
+        vocabulary_terms.pattern_id,
+        vocabulary_terms.regex_id,
+        vocabulary_terms.required_text,
+        words.word_position - coalesce(vocabulary_terms.word_number, 1) + 1        as start_position,
+        words.word_position - coalesce(vocabulary_terms.word_number, 1) + vocabulary_terms.word_count
+                                                                                    as end_position
+    from message_tokens
+    cross join lateral unnest(message_tokens.content_words || coalesce(message_tokens.markup_words, '{}'))
+        with ordinality as numbered (word, word_number)
+    cross join lateral (
+        select
+            numbered.word,
+            numbered.word_number > cardinality(message_tokens.content_words)           as is_markup,
+            case
+                when numbered.word_number > cardinality(message_tokens.content_words)
+                    then numbered.word_number - cardinality(message_tokens.content_words)
+                else numbered.word_number
+            end::int                                                                    as array_index
+    ) as word_places
+    cross join lateral (
+        select
+            word_places.*,
+            case when word_places.is_markup then word_places.array_index - 1000000000 else word_places.array_index end
+                                                                                        as word_position
+    ) as words
+    inner join vocabulary_terms
+        on vocabulary_terms.word = words.word
+    where (vocabulary_terms.reads_whole_text or not words.is_markup)
+        and (
+            vocabulary_terms.word_count is null
+            or vocabulary_terms.word_count = 1
+            -- the phrase's other words, at their offsets in the same array
+            or (
+                {%- for other in range(1, 5) %}
+                {%- set other_word -%}
+                (case when words.is_markup then message_tokens.markup_words else message_tokens.content_words end)[
+                    words.array_index + vocabulary_terms.other_offsets[{{ other }}]]
+                {%- endset %}
+                (
+                    cardinality(vocabulary_terms.other_offsets) < {{ other }}
+                    or case
+                        when vocabulary_terms.other_is_prefix[{{ other }}]
+                            then {{ other_word }} ^@ vocabulary_terms.other_literals[{{ other }}]
+                        else {{ other_word }} = vocabulary_terms.other_literals[{{ other }}]
+                    end
+                )
+                and
+                {%- endfor %}
+                (
+                    cardinality(vocabulary_terms.other_offsets) < 5
+                    or (
+                        select bool_and(coalesce(
+                            case
+                                when others.is_prefix then at_offset.other_word ^@ others.literal
+                                else at_offset.other_word = others.literal
+                            end,
+                            false
+                        ))
+                        from unnest(vocabulary_terms.other_offsets, vocabulary_terms.other_literals, vocabulary_terms.other_is_prefix)
+                            with ordinality as others (word_offset, literal, is_prefix, other_number)
+                        cross join lateral (
+                            select (case when words.is_markup then message_tokens.markup_words else message_tokens.content_words end)[
+                                words.array_index + others.word_offset] as other_word
+                        ) as at_offset
+                        where others.other_number >= 5
+                    )
+                )
+            )
+        )
+),
+
+-- a pattern's hits: its phrases found, each counted once where found phrases overlap (as regexp_count
 -- counts "детской площадке" once for "\mдетск[а-я]* площадк|\mплощадк")
 found_phrases as materialized (
     select source_message_key, pattern_id, start_position, max(end_position) as end_position
-    from (
-        select source_message_key, pattern_id, start_position, start_position as end_position
-        from phrase_starts
-        where word_count = 1
-        union all
-        select source_message_key, pattern_id, start_position, end_position
-        from phrases_of_words
-    ) as found
+    from word_hits
+    where regex_id is null
     group by source_message_key, pattern_id, start_position
+),
+
+overlapped_phrases as (
+    select later.source_message_key, later.pattern_id, later.start_position
+    from found_phrases as earlier
+    inner join found_phrases as later
+        on later.source_message_key = earlier.source_message_key
+        and later.pattern_id = earlier.pattern_id
+        and later.start_position > earlier.start_position
+        and later.start_position <= earlier.end_position
+    where earlier.end_position > earlier.start_position
+    group by later.source_message_key, later.pattern_id, later.start_position
 ),
 
 phrase_hits as materialized (
     select
         found_phrases.source_message_key,
         found_phrases.pattern_id,
-        count(*)                                    as hit_count,
-        min(found_phrases.start_position)           as first_word_position
+        count(*) filter (where overlapped_phrases.start_position is null)    as hit_count,
+        min(found_phrases.start_position)                                   as first_word_position
     from found_phrases
-    where not exists (
-        select 1
-        from found_phrases as earlier
-        where earlier.source_message_key = found_phrases.source_message_key
-            and earlier.pattern_id = found_phrases.pattern_id
-            and earlier.start_position < found_phrases.start_position
-            and earlier.end_position >= found_phrases.start_position
-    )
+    left join overlapped_phrases
+        on overlapped_phrases.source_message_key = found_phrases.source_message_key
+        and overlapped_phrases.pattern_id = found_phrases.pattern_id
+        and overlapped_phrases.start_position = found_phrases.start_position
     group by found_phrases.source_message_key, found_phrases.pattern_id
 ),
 
--- the regular expressions each message may match: those with an anchor that starts one of its words
-anchored_candidates as materialized (
+-- the regular expressions each message may match: those with an anchor that starts one of its words, and
+-- those without one whose required text (a literal every match holds: "*", "/", "этажк") is in it; an
+-- anchored one is tried only when the text also holds one of its alternatives' required texts
+regex_candidates as (
     select
-        message_words.source_message_key,
-        regex_alternatives.regex_id,
-        min(message_words.word_position)            as first_word_position
-    from message_words
-    inner join vocabulary_anchors
-        on vocabulary_anchors.word = message_words.word
-    inner join regex_alternatives
-        on regex_alternatives.alternative_id = vocabulary_anchors.alternative_id
-    where regex_alternatives.reads_whole_text or not message_words.is_markup
-    group by message_words.source_message_key, regex_alternatives.regex_id
+        source_message_key,
+        regex_id,
+        min(first_word_position)                                            as first_word_position,
+        -- the texts that one of the alternatives found needs (none: one needs none)
+        case when not bool_or(required_text is null) then array_agg(required_text) end
+                                                                            as required_texts
+    from (
+        select source_message_key, regex_id, required_text, start_position as first_word_position
+        from word_hits
+        where regex_id is not null
+        union all
+        select message_tokens.source_message_key, regex_alternatives.regex_id, null, 1
+        from message_tokens
+        inner join regex_alternatives
+            on regex_alternatives.anchor is null
+        where regex_alternatives.required_text is null
+            or strpos(
+                case when regex_alternatives.reads_whole_text then message_tokens.normalized_text else message_tokens.content_text end,
+                regex_alternatives.required_text
+            ) > 0
+    ) as found
+    group by source_message_key, regex_id
 ),
 
 -- the regular expressions, tried on their candidates in order (each is compiled once)
@@ -310,42 +383,38 @@ regex_hits as materialized (
         sum(hit_count)                              as hit_count,
         min(first_word_position)                    as first_word_position
     from (
-    select
-        candidates.source_message_key,
-        candidates.pattern_id,
-        regexp_count(candidates.searched_text, candidates.regex)   as hit_count,
-        candidates.first_word_position
-    from (
         select
             candidates.source_message_key,
-            regexes.regex_id,
-            regexes.pattern_id,
-            candidates.first_word_position,
-            regexes.regex,
-            case when regexes.reads_whole_text then messages.normalized_text else messages.content_text end
-                                                    as searched_text
+            candidates.pattern_id,
+            regexp_count(candidates.searched_text, candidates.regex)   as hit_count,
+            candidates.first_word_position
         from (
-            select source_message_key, regex_id, min(first_word_position) as first_word_position
-            from (
-                select source_message_key, regex_id, first_word_position
-                from anchored_candidates
-                union all
-                -- an alternative without anchors is tried on every message
-                select messages.source_message_key, regex_alternatives.regex_id, 1
-                from messages
-                cross join regex_alternatives
-                            where regex_alternatives.anchor is null
-            ) as found
-            group by source_message_key, regex_id
+            select
+                regex_candidates.source_message_key,
+                regexes.regex_id,
+                regexes.pattern_id,
+                regex_candidates.first_word_position,
+                regexes.regex,
+                case when regexes.reads_whole_text then message_tokens.normalized_text else message_tokens.content_text end
+                                                    as searched_text
+            from regex_candidates
+            inner join regexes
+                on regexes.regex_id = regex_candidates.regex_id
+            inner join message_tokens
+                on message_tokens.source_message_key = regex_candidates.source_message_key
+            where regex_candidates.required_texts is null
+                or exists (
+                    select 1
+                    from unnest(regex_candidates.required_texts) as required (required_text)
+                    where strpos(
+                        case when regexes.reads_whole_text then message_tokens.normalized_text else message_tokens.content_text end,
+                        required.required_text
+                    ) > 0
+                )
+            order by regexes.regex_id
+            offset 0  -- the sort stays below the regular expressions
         ) as candidates
-        inner join regexes
-            on regexes.regex_id = candidates.regex_id
-        inner join messages
-            on messages.source_message_key = candidates.source_message_key
-        order by 2
-        offset 0  -- the sort stays below the regular expressions
-    ) as candidates
-    offset 0
+        offset 0
     ) as counted
     where hit_count > 0
     group by source_message_key, pattern_id

@@ -1,0 +1,77 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='source_message_key',
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
+        indexes=[
+            {'columns': ['source_message_key']},
+            {'columns': ['unioned_at']},
+        ],
+    )
+}}
+
+{#- Each message's text normalised and split into words once, for the models that match words
+    (int_message_municipalities, int_messages_classified). One row per message:
+    - normalized_text: lower-cased, ё -> е (normalize_text), the form every lexicon pattern is written for;
+    - content_text: the same without VK mention markup, when the text has some (null: the same);
+    - words: the words of the whole text, in order, cut at everything that is no letter or digit
+      (word_separator); joined by spaces, the duplicate key;
+    - content_words: the words without VK mention markup, when the text has some (null: the same as words);
+    - markup_words: the words of the mentions themselves ("[club200002|Министерство транспорта ...]"),
+      an empty string between two mentions; null when there is none.
+    An incremental run splits the messages int_messages_unioned (re)wrote since its watermark (unioned_at),
+    all of them when some row was split under another rule_version (the splitting is part of the rules). -#}
+
+{%- set rule_version = rule_version() %}
+
+with
+
+unioned as (
+    select * from {{ ref('int_messages_unioned') }}
+),
+
+messages as (
+    select
+        source_message_key,
+        loaded_at,
+        unioned_at,
+        message_text,
+        {{ normalize_text('message_text') }}       as normalized_text
+    from unioned
+    {% if is_incremental() %}
+    {%- set resplit_all = false %}
+    {%- if execute %}
+        {%- set other_versions = run_query(
+            "select exists (select 1 from " ~ this ~ " where rule_version <> '" ~ rule_version ~ "')"
+        ) %}
+        {%- set resplit_all = other_versions.columns[0].values()[0] %}
+    {%- endif %}
+    {%- if not resplit_all %}
+    -- (re)written by int_messages_unioned since this model's last run
+    where unioned.unioned_at > {{ processed_since('unioned_at') }}
+    {%- endif %}
+    {% endif %}
+),
+
+final as (
+    select
+        source_message_key,
+        loaded_at,
+        unioned_at,
+        normalized_text,
+        case
+            when strpos(message_text, '[') > 0 then {{ content_text('normalized_text') }}
+        end                                                                     as content_text,
+        {{ text_words('normalized_text') }}                                     as words,
+        case
+            when strpos(message_text, '[') > 0 then {{ text_words(content_text('normalized_text')) }}
+        end                                                                     as content_words,
+        case
+            when strpos(message_text, '[') > 0 then {{ markup_words('normalized_text') }}
+        end                                                                     as markup_words,
+        '{{ rule_version }}'::text                                              as rule_version
+    from messages
+)
+
+select * from final
