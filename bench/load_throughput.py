@@ -21,7 +21,9 @@ from pathlib import Path
 
 os.environ.setdefault("SOCMON_PG_DATABASE", "socmon_bench")
 
+from socmon.config import settings
 from socmon.warehouse import server
+from socmon.warehouse.credentials import bootstrap_connection
 from socmon.warehouse.loader import ENTITIES, load_records, prepare
 
 SAMPLE_TEXT = (
@@ -61,8 +63,8 @@ def empty(conn) -> None:
     not during the next load."""
     conn.execute("truncate raw.vk_posts")
     conn.commit()
-    with server.connect("admin", autocommit=True) as admin:
-        admin.execute("checkpoint")
+    with bootstrap_connection(settings().database) as superuser:  # CHECKPOINT needs pg_checkpoint
+        superuser.execute("checkpoint")
 
 
 def load_with_socmon(posts: list[dict], batch: int) -> float:
