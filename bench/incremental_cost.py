@@ -159,7 +159,8 @@ def hourly_run(target: Path) -> dict[str, float]:
 # ---- multiplying a real history ----
 
 KEPT_TABLES = (  # what the engine keeps across runs: raw, its incremental models, the status snapshot
-    "vk_posts", "int_messages_unioned", "int_message_municipalities", "int_messages_classified",
+    "vk_posts", "int_messages_unioned", "int_message_tokens", "int_message_municipalities",
+    "int_messages_classified",
     "int_incident_messages", "int_answers_matched", "int_incidents_evaluated", "fct_messages_classified",
     "fct_incidents", "fct_incident_messages", "fct_incident_answers", "mart_incident_spikes",
     "mart_body_rating_monthly", "snap_incident_status",
