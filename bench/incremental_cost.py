@@ -43,6 +43,7 @@ os.environ.setdefault("SOCMON_PG_DATABASE", "socmon_bench_incremental")
 from socmon.config import settings
 from socmon.transform import dbt_environment
 from socmon.warehouse import roles, server
+from socmon.warehouse.credentials import bootstrap_connection
 
 ENGINE = [
     "+fct_messages_classified", "+fct_incidents", "+fct_incident_answers", "+fct_incident_messages",
@@ -87,7 +88,7 @@ def fresh_database() -> None:
     server.up()
     with server.connect("admin", autocommit=True) as conn:
         conn.execute("select 1")
-    with _owner("postgres") as conn:
+    with bootstrap_connection("postgres") as conn:  # the superuser: it ends the sessions of every role
         conn.execute(f'drop database if exists "{settings().database}" with (force)')
     roles.ensure_database(server.credentials())
 
@@ -380,7 +381,7 @@ def main() -> None:
                 print(f"  hour on {history:,}: {hour['total']:.2f}s ({slowest(hour)})", flush=True)
     finally:
         if not args.keep:
-            with _owner("postgres") as conn:
+            with bootstrap_connection("postgres") as conn:
                 conn.execute(f'drop database if exists "{settings().database}" with (force)')
 
     (history_small, hour_small), (history_large, hour_large) = runs[1], runs[2]
