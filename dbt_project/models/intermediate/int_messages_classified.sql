@@ -21,6 +21,7 @@
             "set local enable_nestloop = off",
             "set local enable_mergejoin = off",
             "set local enable_sort = off",
+            "set local enable_memoize = off",
         ],
     )
 }}
