@@ -43,7 +43,7 @@ def labelled_sets(warehouse):
 
 
 HELD_OUT_BELOW_TARGETS = (
-    "issue 12: on the held-out part F1 0.85 as written (0.78 at the base rate), precision 0.68 at the base "
+    "issue 12: on the held-out part F1 0.85 as written (0.79 at the base rate), precision 0.68 at the base "
     "rate, category 0.83, body 0.84: below the targets"
 )
 
