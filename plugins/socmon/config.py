@@ -8,10 +8,12 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from functools import cache
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+SOURCES_PER_TASK = 50  # one mapped Airflow task reads this many sources, so thousands stay cheap
+RETENTION_DAYS = 365
 
 
 def _guess_project_dir() -> Path:
@@ -39,6 +41,10 @@ class Settings(BaseModel):
     extract_every: timedelta = Field(gt=timedelta(0))
     eval_database: str = Field(min_length=1)  # `socmon eval`'s scratch database
     eval_negative_share: float = Field(ge=0, lt=1)  # the share of non-incidents in the real flow
+    # a cycle's deadline alert this long after the run was queued (default: one cycle); zero: none
+    cycle_deadline: timedelta = Field(ge=timedelta(0))
+    sources_per_task: int = Field(ge=1)  # one mapped extraction task reads this many sources
+    retention_days: int = Field(ge=1)  # raw payloads and personal data older than this are deleted
 
     @property
     def dbt_project_dir(self) -> Path:
@@ -53,10 +59,7 @@ class Settings(BaseModel):
         return self.project_dir / "expectations"
 
 
-@cache
-def settings() -> Settings:
-    """The settings, read once per process (`using_database` re-reads them); raises pydantic's
-    ValidationError naming the setting whose variable does not fit."""
+def _from_environment() -> Settings:
     env = os.environ.get
     project_dir = Path(env("SOCMON_HOME") or _guess_project_dir()).resolve()
     return Settings.model_validate(
@@ -73,22 +76,88 @@ def settings() -> Settings:
             "extract_every": f"PT{env('SOCMON_EXTRACT_EVERY_MINUTES', '10')}M",
             "eval_database": env("SOCMON_EVAL_DATABASE", "socmon_eval"),
             "eval_negative_share": env("SOCMON_EVAL_NEGATIVE_SHARE", "0.85"),
+            "cycle_deadline": "PT{}M".format(
+                env("SOCMON_CYCLE_DEADLINE_MINUTES") or env("SOCMON_EXTRACT_EVERY_MINUTES", "10")
+            ),
+            "sources_per_task": env("SOCMON_SOURCES_PER_TASK") or SOURCES_PER_TASK,
+            "retention_days": env("SOCMON_RETENTION_DAYS") or RETENTION_DAYS,
         }
     )
 
 
+class ApiSettings(BaseModel):
+    """The platforms' API credentials and rates of the CLI's extraction (`socmon extract`), defaulting
+    to the local sandbox; the DAG's tasks take theirs from Airflow connections instead. Read when an
+    extractor is built (`api_settings()`, once per extraction run), so a test that points a platform at
+    its emulator is seen."""
+
+    model_config = ConfigDict(frozen=True)
+
+    vk_token: SecretStr
+    vk_api_url: str | None  # None: VK's own
+    vk_rps: float = Field(gt=0)
+    ok_application_key: str = Field(min_length=1)
+    ok_access_token: SecretStr
+    ok_application_secret_key: SecretStr
+    ok_api_url: str | None  # None: OK's own
+    ok_rps: float = Field(gt=0)
+    telegram_session: SecretStr | None  # a Telethon StringSession; Telegram has no sandbox default
+    telegram_api_id: int | None
+    telegram_api_hash: SecretStr | None
+
+
+def api_settings() -> ApiSettings:
+    env = os.environ.get
+    return ApiSettings.model_validate(
+        {
+            "vk_token": env("SOCMON_VK_TOKEN", "sandbox"),
+            "vk_api_url": env("SOCMON_VK_API_URL"),
+            "vk_rps": env("SOCMON_VK_RPS", "3"),
+            "ok_application_key": env("SOCMON_OK_APPLICATION_KEY", "sandbox-app-key"),
+            "ok_access_token": env("SOCMON_OK_ACCESS_TOKEN", "sandbox-access-token"),
+            "ok_application_secret_key": env("SOCMON_OK_APPLICATION_SECRET_KEY", "sandbox-app-secret"),
+            "ok_api_url": env("SOCMON_OK_API_URL"),
+            "ok_rps": env("SOCMON_OK_RPS", "5"),
+            "telegram_session": env("SOCMON_TELEGRAM_SESSION"),
+            "telegram_api_id": env("SOCMON_TELEGRAM_API_ID"),
+            "telegram_api_hash": env("SOCMON_TELEGRAM_API_HASH"),
+        }
+    )
+
+
+class _SettingsReader:
+    """`settings()`: the settings, read from the environment once per process and validated (pydantic's
+    ValidationError names the setting whose variable does not fit); `using_database` points them at
+    another database for a while, without touching the environment. `settings.cache_clear()` reads the
+    environment again on the next call (tests that change it)."""
+
+    def __init__(self) -> None:
+        self._read: Settings | None = None
+        self.database: str | None = None  # using_database's, while it lasts
+
+    def __call__(self) -> Settings:
+        if self._read is None:
+            self._read = _from_environment()
+        if self.database is None:
+            return self._read
+        return self._read.model_copy(update={"database": self.database})
+
+    def cache_clear(self) -> None:
+        self._read = None
+
+
+settings = _SettingsReader()
+
+
 @contextmanager
 def using_database(name: str) -> Iterator[None]:
-    """Point socmon's settings (and the subprocesses it starts) at another database of the same cluster
-    for the duration: the eval's scratch database, each integration test module's own."""
-    previous = os.environ.get("SOCMON_PG_DATABASE")
-    os.environ["SOCMON_PG_DATABASE"] = name
-    settings.cache_clear()
+    """Point socmon's settings at another database of the same cluster for the duration: the eval's
+    scratch database, each integration test module's own. Process-wide (every thread sees it), and not
+    in the environment: a child process socmon starts is given the database explicitly (dbt's
+    connection, `airflow_environment`)."""
+    previous = settings.database
+    settings.database = name
     try:
         yield
     finally:
-        if previous is None:
-            os.environ.pop("SOCMON_PG_DATABASE", None)
-        else:
-            os.environ["SOCMON_PG_DATABASE"] = previous
-        settings.cache_clear()
+        settings.database = previous

@@ -37,7 +37,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import logging
-import os
 import shutil
 import tempfile
 import time
@@ -304,15 +303,9 @@ def _load_raw(messages: Sequence[LabelledMessage]) -> None:
 
 
 def _run_dbt(project: Path, args: list[str]) -> None:
-    from dbt.cli.main import dbtRunner
+    from socmon.dbt_process import invoke_dbt
 
-    from socmon.transform import dbt_environment
-
-    os.environ.update(dbt_environment())
-    cli_args = [*args, "--project-dir", str(project), "--profiles-dir", str(project), "--quiet"]
-    result = dbtRunner().invoke(cli_args)
-    if not result.success:
-        raise RuntimeError(f"dbt {' '.join(args)} failed: {result.exception or 'see the dbt log'}")
+    invoke_dbt([*args, "--quiet"], project=project)
 
 
 def _predictions(messages: Sequence[LabelledMessage]) -> dict[str, Prediction]:

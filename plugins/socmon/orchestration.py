@@ -29,6 +29,7 @@ def airflow_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
             "AIRFLOW__CORE__PARALLELISM": "2",
             "DO_NOT_TRACK": "1",
             "SOCMON_HOME": str(s.project_dir),
+            "SOCMON_PG_DATABASE": s.database,  # this process's, also while `using_database` points it
         }
     )
     env.update(extra or {})

@@ -1,21 +1,22 @@
-"""`socmon transform`: dbt build as the transform role, in-process through dbt's programmatic runner.
+"""`socmon transform`: dbt build as the transform role, each dbt command in a process of its own
+(`socmon.dbt_process`: its settings are given to it, never written into this process's environment).
 
 One build at a time: every dbt command that writes takes the warehouse's advisory lock first, whoever
 runs it (the DAG, the CLI, the demo, the tests); a second one logs who holds it and waits. Each such
 run is recorded in `ops.transform_runs` with the latest raw `loaded_at` it saw (its data cut-off), so
 the publish gate can tell whether the marts cover the period it reports.
 
-A cycle's build (`build()` without a selection) keeps dbt's fixed cost small: one parse (partial, from
-target/partial_parse.msgpack, kept between runs) serves every command of the run; seeds are loaded only
-when their files changed since they were last loaded (`sync_seeds`, a hash per seed in ops.seed_loads);
-the whole-table data tests (tag `daily`) are left to the daily gate (`run_daily_tests`); dbt's unit
-tests, which test the code and not the data, run in the first cycle after the code changed.
+A cycle's build (`build()` without a selection) keeps dbt's fixed cost small: a parse is partial (from
+target/partial_parse.msgpack, kept between runs, while the profile and vars stay the same); seeds are
+loaded only when their files changed since they were last loaded (`sync_seeds`, a hash per seed in
+ops.seed_loads); the whole-table data tests (tag `daily`) are left to the daily gate
+(`run_daily_tests`); dbt's unit tests, which test the code and not the data, run in the first cycle
+after the code changed.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import socket
@@ -30,6 +31,8 @@ import psycopg
 from psycopg import sql
 
 from socmon.config import settings
+from socmon.dbt_process import dbt_environment as dbt_environment  # imported from here by tests
+from socmon.dbt_process import invoke_dbt
 from socmon.warehouse import server
 from socmon.warehouse.runs import ensure_runs_table
 
@@ -56,25 +59,13 @@ create table if not exists ops.seed_loads (
 """
 
 
-def dbt_environment() -> dict[str, str]:
-    params = server.connection_params("transform")
-    return {
-        "SOCMON_PG_HOST": str(params["host"]),
-        "SOCMON_PG_PORT": str(params["port"]),
-        "SOCMON_PG_DATABASE": str(params["dbname"]),
-        "SOCMON_DBT_USER": str(params["user"]),
-        "SOCMON_DBT_PASSWORD": str(params["password"]),
-        "DO_NOT_TRACK": "1",
-    }
-
-
 def run_dbt(args: Sequence[str], dbt_vars: dict | None = None) -> None:
     """Run one dbt command (e.g. ["build"]) against the warehouse; raise when it fails.
 
     A command that writes waits for the warehouse lock and is recorded in ops.transform_runs.
     """
     if args[0] in READ_ONLY_COMMANDS:
-        _invoke_dbt(args, dbt_vars)
+        invoke_dbt(args, dbt_vars)
         return
     with warehouse_lock(f"dbt {args[0]}"):
         _recorded(args, dbt_vars)
@@ -93,15 +84,14 @@ def build(select: str | None = None, full_refresh: bool = False, dbt_vars: dict 
         run_dbt(args, dbt_vars)
         return
     with warehouse_lock("dbt build"):
-        manifest = _parse(dbt_vars)
-        sync_seeds(dbt_vars, reload_all=full_refresh, manifest=manifest)
+        sync_seeds(dbt_vars, reload_all=full_refresh)
         code = code_hash()
         with server.connect("admin", autocommit=True) as conn:
             tested = _tested_code(conn)
         unit_tests = ["--exclude-resource-type", "unit_test"] if code == tested else []
         if code != tested:
             log.info("the dbt project's code changed since the last cycle: its unit tests run")
-        _recorded([*args, *CYCLE_EXCLUDES, *unit_tests], dbt_vars, manifest)
+        _recorded([*args, *CYCLE_EXCLUDES, *unit_tests], dbt_vars)
         with server.connect("admin", autocommit=True) as conn:
             _record_tested_code(conn, code)
 
@@ -111,11 +101,11 @@ def run_daily_tests(dbt_vars: dict | None = None) -> None:
     run_dbt(DAILY_TESTS, dbt_vars)
 
 
-def _recorded(args: Sequence[str], dbt_vars: dict | None, manifest=None) -> None:
+def _recorded(args: Sequence[str], dbt_vars: dict | None) -> None:
     """Invoke dbt with a row in ops.transform_runs; the caller holds the lock."""
     run = _record_start(args, (dbt_vars or {}).get("as_of_at"))
     try:
-        _invoke_dbt(args, dbt_vars, manifest)
+        invoke_dbt(args, dbt_vars)
     except BaseException as failure:
         _record_finish(run, success=False, error=str(failure))
         raise
@@ -151,7 +141,7 @@ def changed_seeds(conn: psycopg.Connection, files: dict[str, str]) -> list[str]:
     return [seed for seed, digest in files.items() if loaded.get(seed) != digest or seed not in tables]
 
 
-def sync_seeds(dbt_vars: dict | None = None, reload_all: bool = False, manifest=None) -> list[str]:
+def sync_seeds(dbt_vars: dict | None = None, reload_all: bool = False) -> list[str]:
     """Reload the seeds whose files changed (or every seed), with their tests; returns their names.
 
     Each changed seed is recreated (the seeds' `+full_refresh`), so a new column set loads too. The
@@ -164,7 +154,7 @@ def sync_seeds(dbt_vars: dict | None = None, reload_all: bool = False, manifest=
         log.info("seeds unchanged: none reloaded")
         return []
     log.info("seeds to reload: %s", ", ".join(changed))
-    _recorded(["build", "--select", *changed, "--exclude", "tag:daily"], dbt_vars, manifest)
+    _recorded(["build", "--select", *changed, "--exclude", "tag:daily"], dbt_vars)
     with server.connect("admin", autocommit=True) as conn, conn.transaction():
         for seed in changed:
             conn.execute(
@@ -209,38 +199,6 @@ def _record_tested_code(conn: psycopg.Connection, code: str) -> None:
         " set file_hash = excluded.file_hash, loaded_at = clock_timestamp()",
         [CODE_ROW, code],
     )
-
-
-def _cli_args(args: Sequence[str], dbt_vars: dict | None) -> list[str]:
-    project = settings().dbt_project_dir
-    os.environ.update(dbt_environment())
-    cli_args = [*args, "--project-dir", str(project), "--profiles-dir", str(project)]
-    if dbt_vars:
-        cli_args += ["--vars", json.dumps(dbt_vars)]
-    return cli_args
-
-
-def _parse(dbt_vars: dict | None):
-    """dbt's manifest, parsed once for the commands of a run. Partial parsing reuses
-    target/partial_parse.msgpack while the project's files, vars and profile stay the same."""
-    from dbt.cli.main import dbtRunner
-
-    started = time.monotonic()
-    result = dbtRunner().invoke(_cli_args(["parse"], dbt_vars))
-    if not result.success:
-        raise RuntimeError(f"dbt parse failed: {result.exception or 'see the dbt log above'}")
-    log.info("dbt parse %.1f s", time.monotonic() - started)
-    return result.result
-
-
-def _invoke_dbt(args: Sequence[str], dbt_vars: dict | None, manifest=None) -> None:
-    from dbt.cli.main import dbtRunner
-
-    cli_args = _cli_args(args, dbt_vars)
-    log.info("dbt %s", " ".join(args))
-    result = dbtRunner(manifest=manifest).invoke(cli_args)
-    if not result.success:
-        raise RuntimeError(f"dbt {' '.join(args)} failed: {result.exception or 'see the dbt log above'}")
 
 
 # ---- the lock ----

@@ -52,7 +52,9 @@ def warehouse(cluster, request) -> Iterator:
     `settings().database` names it while the module runs. Yields socmon.warehouse.server."""
     name = module_database(request.module.__name__)
     recreate_database(name)
-    with using_database(name):
+    # the environment too, for the programs a test starts itself (the socmon CLI, airflow)
+    with using_database(name), pytest.MonkeyPatch.context() as env:
+        env.setenv("SOCMON_PG_DATABASE", name)
         yield cluster
 
 

@@ -9,6 +9,7 @@ merging, overrides, deadlines, SLA statuses, ratings and spikes is covered by th
 every `dbt build` runs.
 """
 
+import os
 import re
 
 import pytest
@@ -33,9 +34,10 @@ EARLIER_LINES = re.compile(r"dev-(0\d{3}|h\d{4})")  # the sets as they were befo
 def labelled_sets(warehouse):
     sets = {path.stem: load_labelled_set(path) for path in default_labelled_sets()}
     everything = [message for messages in sets.values() for message in messages]
-    own_database = settings().database
+    own_database, environment = settings().database, dict(os.environ)
     predictions = classify(everything, database=EVAL_DATABASE)
     assert settings().database == own_database  # the scratch database was only borrowed
+    assert dict(os.environ) == environment  # and dbt was given its settings, not the environment
     scores = {name: measure(messages, predictions) for name, messages in sets.items()}
     earlier = [m for m in sets["incident_dev_set"] if EARLIER_LINES.fullmatch(m.id)]
     scores["earlier_lines"] = measure(earlier, predictions)

@@ -11,6 +11,7 @@ the real client and loader, then `dbt build +mart_candidate_communities fct_inci
 from __future__ import annotations
 
 import copy
+import os
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -94,6 +95,7 @@ def found(warehouse, stamp_loads, tmp_path_factory) -> dict[str, Any]:
     ):
         env.setenv("SOCMON_VK_API_URL", vk.url)
         env.setenv("SOCMON_VK_RPS", "100")
+        environment = dict(os.environ)
         with stamp_loads(admin, UNTIL + timedelta(minutes=10)):
             extract_all("vk", UNTIL - timedelta(days=1), UNTIL)
         searches = vk.calls["newsfeed.search"]
@@ -123,11 +125,18 @@ def found(warehouse, stamp_loads, tmp_path_factory) -> dict[str, Any]:
         incidents = dict(  # the officers' schema: the incidents with their messages' keys
             admin.execute("select source_message_key, municipality_code from casework.fct_incidents")
         )
+        unchanged = dict(os.environ) == environment  # extraction and dbt wrote no setting into it
         candidates = admin.execute(
             "select community_key, week_start, incident_count, municipality_codes, last_seen_at,"
             " suggested_registry_row from marts.mart_candidate_communities order by community_key"
         ).fetchall()
-    return {"raw": raw_rows, "incidents": incidents, "candidates": candidates, "searches": searches}
+    return {
+        "raw": raw_rows,
+        "incidents": incidents,
+        "candidates": candidates,
+        "searches": searches,
+        "environment_unchanged": unchanged,
+    }
 
 
 def test_a_complaint_outside_the_registry_becomes_an_incident_through_search(found) -> None:
@@ -139,6 +148,10 @@ def test_a_complaint_outside_the_registry_becomes_an_incident_through_search(fou
 def test_a_searched_post_that_names_no_place_has_its_communitys_city(found) -> None:
     assert (PLACELESS, 7, "vk:search:нет воды") in found["raw"]
     assert found["incidents"][f"vk:wall{PLACELESS}_7"] == "yeysky"  # VK says the community is in Ейск
+
+
+def test_extraction_and_dbt_leave_the_environment_as_it_was(found) -> None:
+    assert found["environment_unchanged"]
 
 
 def test_its_community_is_a_candidate_for_the_registry(found) -> None:
