@@ -10,8 +10,6 @@ marts.mart_pipeline_latency.
 from __future__ import annotations
 
 import logging
-import os
-from datetime import timedelta
 
 from airflow.sdk.definitions.callback import AsyncCallback
 from airflow.sdk.definitions.deadline import DeadlineAlert, DeadlineReference
@@ -32,8 +30,7 @@ def cycle_deadline() -> DeadlineAlert | None:
     """A deadline alert SOCMON_CYCLE_DEADLINE_MINUTES after the run was queued (default: one cycle);
     0 turns it off (`airflow dags test` of Airflow 3.3 fails on a DAG with a deadline: see
     socmon.orchestration.dags_test)."""
-    minutes = os.environ.get("SOCMON_CYCLE_DEADLINE_MINUTES")
-    budget = timedelta(minutes=float(minutes)) if minutes else settings().extract_every
+    budget = settings().cycle_deadline
     if not budget:
         return None
     return DeadlineAlert(

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
 import pytest
 from pydantic import ValidationError
 
-from socmon.config import settings
+from socmon.config import api_settings, settings, using_database
 
 
 @pytest.fixture
@@ -35,9 +36,40 @@ def test_values_are_typed(fresh_settings) -> None:
         ("SOCMON_EVAL_NEGATIVE_SHARE", "1.5", "eval_negative_share"),
         ("SOCMON_PG_DATABASE", "", "database"),
         ("SOCMON_EXTRACT_EVERY_MINUTES", "десять", "extract_every"),
+        ("SOCMON_CYCLE_DEADLINE_MINUTES", "скоро", "cycle_deadline"),
+        ("SOCMON_SOURCES_PER_TASK", "0", "sources_per_task"),
+        ("SOCMON_RETENTION_DAYS", "год", "retention_days"),
     ],
 )
 def test_a_wrong_value_fails_naming_its_setting(fresh_settings, variable, value, field) -> None:
     fresh_settings.setenv(variable, value)
     with pytest.raises(ValidationError, match=field):
         settings()
+
+
+def test_the_cycle_deadline_is_one_cycle_unless_set_and_zero_turns_it_off(fresh_settings) -> None:
+    fresh_settings.delenv("SOCMON_CYCLE_DEADLINE_MINUTES", raising=False)
+    fresh_settings.setenv("SOCMON_EXTRACT_EVERY_MINUTES", "15")
+    assert settings().cycle_deadline == timedelta(minutes=15)
+    settings.cache_clear()
+    fresh_settings.setenv("SOCMON_CYCLE_DEADLINE_MINUTES", "0")
+    assert settings().cycle_deadline == timedelta(0)
+
+
+def test_using_a_database_changes_the_settings_and_not_the_environment(fresh_settings) -> None:
+    fresh_settings.setenv("SOCMON_PG_DATABASE", "socmon")
+    with using_database("socmon_scratch"):
+        assert settings().database == "socmon_scratch"
+        assert os.environ["SOCMON_PG_DATABASE"] == "socmon"
+    assert settings().database == "socmon"
+
+
+def test_the_api_settings_are_typed_and_keep_their_secrets_out_of_reprs(fresh_settings) -> None:
+    fresh_settings.setenv("SOCMON_VK_TOKEN", "vk1.a.secret")
+    fresh_settings.setenv("SOCMON_VK_RPS", "2.5")
+    api = api_settings()
+    assert api.vk_rps == 2.5 and api.vk_token.get_secret_value() == "vk1.a.secret"
+    assert "vk1.a.secret" not in repr(api)
+    fresh_settings.setenv("SOCMON_TELEGRAM_API_ID", "не число")
+    with pytest.raises(ValidationError, match="telegram_api_id"):
+        api_settings()

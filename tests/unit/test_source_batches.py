@@ -1,7 +1,17 @@
 """socmon_extract maps one task per batch of sources: the batch size decides how far a cycle spreads
 over the workers (SOCMON_SOURCES_PER_TASK, default 50)."""
 
-from socmon.sources.registry import SOURCES_PER_TASK, due_source_batches, due_sources
+import pytest
+
+from socmon.config import SOURCES_PER_TASK, settings
+from socmon.sources.registry import due_source_batches, due_sources
+
+
+@pytest.fixture(autouse=True)
+def fresh_settings():
+    settings.cache_clear()  # the settings are read once per process: as a new one would
+    yield
+    settings.cache_clear()
 
 
 def test_every_due_source_is_in_exactly_one_batch_of_the_default_size(monkeypatch):

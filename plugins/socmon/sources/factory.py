@@ -4,21 +4,20 @@ to the local sandbox. The DAG's path, with credentials from Airflow connections,
 
 from __future__ import annotations
 
-import os
-
+from socmon.config import api_settings
 from socmon.sources.base import Extractor
 
 
 def extractor_from_env(platform: str) -> Extractor:
-    env = os.environ.get
+    api = api_settings()
     if platform == "vk":
         from socmon.sources.vk import VK_API_URL, VkClient, VkExtractor
 
         return VkExtractor(
             VkClient(
-                token=env("SOCMON_VK_TOKEN", "sandbox"),
-                api_url=env("SOCMON_VK_API_URL", VK_API_URL),
-                requests_per_second=float(env("SOCMON_VK_RPS", "3")),
+                token=api.vk_token.get_secret_value(),
+                api_url=api.vk_api_url or VK_API_URL,
+                requests_per_second=api.vk_rps,
             )
         )
     if platform == "ok":
@@ -26,11 +25,11 @@ def extractor_from_env(platform: str) -> Extractor:
 
         return OkExtractor(
             OkClient(
-                env("SOCMON_OK_APPLICATION_KEY", "sandbox-app-key"),
-                env("SOCMON_OK_ACCESS_TOKEN", "sandbox-access-token"),
-                application_secret_key=env("SOCMON_OK_APPLICATION_SECRET_KEY", "sandbox-app-secret"),
-                api_url=env("SOCMON_OK_API_URL", OK_API_URL),
-                requests_per_second=float(env("SOCMON_OK_RPS", "5")),
+                api.ok_application_key,
+                api.ok_access_token.get_secret_value(),
+                application_secret_key=api.ok_application_secret_key.get_secret_value(),
+                api_url=api.ok_api_url or OK_API_URL,
+                requests_per_second=api.ok_rps,
             )
         )
     if platform == "telegram":
@@ -39,11 +38,17 @@ def extractor_from_env(platform: str) -> Extractor:
 
         from socmon.sources.telegram import TelegramChannelReader, TelegramExtractor
 
+        session, api_id, api_hash = api.telegram_session, api.telegram_api_id, api.telegram_api_hash
+        if session is None or api_id is None or api_hash is None:
+            raise ValueError(
+                "Telegram needs SOCMON_TELEGRAM_SESSION, SOCMON_TELEGRAM_API_ID and SOCMON_TELEGRAM_API_HASH"
+            )
+
         def new_reader() -> TelegramChannelReader:
             client = TelegramClient(
-                StringSession(os.environ["SOCMON_TELEGRAM_SESSION"]),
-                int(os.environ["SOCMON_TELEGRAM_API_ID"]),
-                os.environ["SOCMON_TELEGRAM_API_HASH"],
+                StringSession(session.get_secret_value()),
+                api_id,
+                api_hash.get_secret_value(),
                 flood_sleep_threshold=0,
                 receive_updates=False,
             )

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import logging
-import os
 from pathlib import Path
 
 from socmon.config import settings
@@ -87,14 +86,11 @@ def due_sources(platform: str | None = None, registry_dir: Path | None = None) -
     return [s for s in sources if platform in (None, s.platform)]
 
 
-SOURCES_PER_TASK = 50  # one mapped Airflow task reads this many sources, so thousands stay cheap
-
-
 def due_source_batches(platform: str, per_task: int | None = None) -> list[list[dict]]:
     """The platform's sources in batches, one batch per mapped extraction task: `per_task` sources each,
     by default SOCMON_SOURCES_PER_TASK or 50 (smaller batches spread a cycle over more workers)."""
     if per_task is None:
-        per_task = int(os.environ.get("SOCMON_SOURCES_PER_TASK") or SOURCES_PER_TASK)
+        per_task = settings().sources_per_task
     sources = [source.as_dict() for source in due_sources(platform)]
     return [sources[i : i + per_task] for i in range(0, len(sources), per_task)]
 

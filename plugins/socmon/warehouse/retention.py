@@ -11,24 +11,23 @@ rebuilds only what raw still holds.
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from psycopg import sql
 
+from socmon.config import settings
 from socmon.warehouse import server
 
 log = logging.getLogger(__name__)
 
-DEFAULT_RETENTION_DAYS = 365
 RAW_MESSAGE_TABLES = ("vk_posts", "vk_comments", "ok_topics", "ok_comments", "telegram_messages")
 KEPT_SCHEMAS = ("intermediate", "casework")
 PERSONAL_COLUMNS = ("message_text", "message_url", "author_id", "normalized_text", "duplicate_text_key")
 
 
 def retention_days() -> int:
-    return int(os.environ.get("SOCMON_RETENTION_DAYS") or DEFAULT_RETENTION_DAYS)
+    return settings().retention_days
 
 
 @dataclass
