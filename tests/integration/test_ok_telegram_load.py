@@ -144,3 +144,23 @@ def test_an_ok_comments_file_needs_its_topic_id(world, empty_raw, tmp_path):
     assert with_topic.loaded == len(comments)
     stored = empty_raw.execute("select distinct topic_id from raw.ok_comments").fetchall()
     assert stored == [(int(topic_id),)]
+
+
+def test_a_telegram_post_found_by_search_and_read_from_its_channel_is_stored_once(world, empty_raw):
+    channel = TELEGRAM_SOURCES[0]
+    posts = world.telegram[int(channel.external_id)].posts
+    post = next(p for p in posts if SINCE <= p.date < UNTIL and len(p.message or "") > 40)
+    words = post.message[:30]
+    searched = Source(f"telegram:search:{words}", "telegram", "query", words, words)
+    extractor = TelegramExtractor(lambda: TelegramChannelReader(FakeTelegramClient(world)))
+
+    found = extract_into_raw(searched, SINCE, UNTIL, extractor)
+    extract_into_raw(channel, SINCE, UNTIL, extractor)
+    extract_into_raw(searched, SINCE, UNTIL, extractor)  # found again by the next run's search
+
+    assert found.loaded >= 1
+    stored = empty_raw.execute(
+        "select source_id from raw.telegram_messages where peer_id = %s and message_id = %s",
+        [int(channel.external_id), post.id],
+    ).fetchall()
+    assert stored == [(searched.source_id,)]  # one row: the channel's read of it added no second copy
