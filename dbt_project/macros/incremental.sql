@@ -273,9 +273,14 @@
             from changed
             where category_code is not null and municipality_code is not null
             union all
+            -- a hash join on the spikes' keys: `source_message_keys && array(…)` compared every key of
+            -- every stored spike with every changed key, a cost that grew with the history
+            -- (bench/incremental_cost.py)
             select spikes.category_code, spikes.municipality_code, spikes.started_at
             from {{ this }} as spikes
-            where spikes.source_message_keys && array(select source_message_key from changed)
+            cross join lateral unnest(spikes.source_message_keys) as spike_keys (source_message_key)
+            inner join changed
+                on changed.source_message_key = spike_keys.source_message_key
         ),
         first_points as (
             select category_code, municipality_code, min(point) as point
