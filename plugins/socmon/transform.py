@@ -34,7 +34,6 @@ from socmon.config import settings
 from socmon.dbt_process import dbt_environment as dbt_environment  # imported from here by tests
 from socmon.dbt_process import invoke_dbt
 from socmon.warehouse import server
-from socmon.warehouse.runs import ensure_runs_table
 
 log = logging.getLogger(__name__)
 
@@ -50,13 +49,9 @@ DAILY_TESTS = ["test", "--select", "tag:daily"]
 
 # the row of ops.seed_loads that holds the hash of the code whose unit tests last passed in a cycle
 CODE_ROW = "(code)"
-CREATE_SEED_LOADS_TABLE = """
-create table if not exists ops.seed_loads (
-    seed       text        primary key,
-    file_hash  text        not null,
-    loaded_at  timestamptz not null default clock_timestamp()
-)
-"""
+# The transform connects as its own role only: dbt, the build lock, and its records in ops
+# (ops.transform_runs, ops.seed_loads: socmon.warehouse.ops_records)
+ROLE = "transform"
 
 
 def run_dbt(args: Sequence[str], dbt_vars: dict | None = None) -> None:
@@ -86,13 +81,13 @@ def build(select: str | None = None, full_refresh: bool = False, dbt_vars: dict 
     with warehouse_lock("dbt build"):
         sync_seeds(dbt_vars, reload_all=full_refresh)
         code = code_hash()
-        with server.connect("admin", autocommit=True) as conn:
+        with server.connect(ROLE, autocommit=True) as conn:
             tested = _tested_code(conn)
         unit_tests = ["--exclude-resource-type", "unit_test"] if code == tested else []
         if code != tested:
             log.info("the dbt project's code changed since the last cycle: its unit tests run")
         _recorded([*args, *CYCLE_EXCLUDES, *unit_tests], dbt_vars)
-        with server.connect("admin", autocommit=True) as conn:
+        with server.connect(ROLE, autocommit=True) as conn:
             _record_tested_code(conn, code)
 
 
@@ -130,7 +125,6 @@ def seed_files() -> dict[str, str]:
 
 def changed_seeds(conn: psycopg.Connection, files: dict[str, str]) -> list[str]:
     """Seeds whose file hash differs from the one last loaded, or whose table is missing."""
-    ensure_seed_loads_table(conn)
     loaded: dict[str, str] = dict(conn.execute("select seed, file_hash from ops.seed_loads").fetchall())
     tables = {
         name
@@ -148,14 +142,14 @@ def sync_seeds(dbt_vars: dict | None = None, reload_all: bool = False) -> list[s
     caller holds the warehouse lock. Nothing changed: no dbt command runs at all.
     """
     files = seed_files()
-    with server.connect("admin", autocommit=True) as conn:
+    with server.connect(ROLE, autocommit=True) as conn:
         changed = list(files) if reload_all else changed_seeds(conn, files)
     if not changed:
         log.info("seeds unchanged: none reloaded")
         return []
     log.info("seeds to reload: %s", ", ".join(changed))
     _recorded(["build", "--select", *changed, "--exclude", "tag:daily"], dbt_vars)
-    with server.connect("admin", autocommit=True) as conn, conn.transaction():
+    with server.connect(ROLE, autocommit=True) as conn, conn.transaction():
         for seed in changed:
             conn.execute(
                 "insert into ops.seed_loads (seed, file_hash) values (%s, %s)"
@@ -164,11 +158,6 @@ def sync_seeds(dbt_vars: dict | None = None, reload_all: bool = False) -> list[s
                 [seed, files[seed]],
             )
     return changed
-
-
-def ensure_seed_loads_table(conn: psycopg.Connection) -> None:
-    conn.execute("create schema if not exists ops")
-    conn.execute(CREATE_SEED_LOADS_TABLE)
 
 
 # ---- unit tests: run when the code changes ----
@@ -188,7 +177,6 @@ def code_hash() -> str:
 
 def _tested_code(conn: psycopg.Connection) -> str | None:
     """The code hash of the last cycle that ran the unit tests and succeeded (a '(code)' row)."""
-    ensure_seed_loads_table(conn)
     row = conn.execute("select file_hash from ops.seed_loads where seed = %s", [CODE_ROW]).fetchone()
     return row[0] if row else None
 
@@ -208,11 +196,11 @@ def _record_tested_code(conn: psycopg.Connection, code: str) -> None:
 def warehouse_lock(purpose: str) -> Iterator[None]:
     """Hold the warehouse's build lock for the block; wait, saying who holds it, when it is taken.
 
-    A session-level advisory lock on the owner's connection: it is released when the block ends or
-    the process dies, so a killed build never leaves the warehouse locked.
+    A session-level advisory lock on the transform role's connection: it is released when the block ends
+    or the process dies, so a killed build never leaves the warehouse locked.
     """
     name = f"socmon {purpose} ({_invoker()})"[:63]
-    with server.connect("admin", autocommit=True, application_name=name) as conn:
+    with server.connect(ROLE, autocommit=True, application_name=name) as conn:
         taken = conn.execute("select pg_try_advisory_lock(%s)", [WAREHOUSE_LOCK_KEY]).fetchone()
         if not (taken and taken[0]):
             holder, since = _lock_holder(conn)
@@ -269,8 +257,7 @@ class TransformRun:
 
 def _record_start(args: Sequence[str], as_of_at: str | None) -> TransformRun:
     """A row for the run, with what it can see: raw up to its data cut-off, the clock at as_of_at."""
-    with server.connect("admin", autocommit=True) as conn:
-        ensure_runs_table(conn)
+    with server.connect(ROLE, autocommit=True) as conn:
         cutoff = latest_raw_load(conn)
         run_id, started_at = conn.execute(
             "insert into ops.transform_runs"
@@ -312,7 +299,7 @@ def _instant(text: str | None) -> datetime | None:
 
 def _record_finish(run: TransformRun, success: bool, error: str | None = None) -> None:
     try:
-        with server.connect("admin", autocommit=True) as conn:
+        with server.connect(ROLE, autocommit=True) as conn:
             conn.execute(
                 "update ops.transform_runs set finished_at = clock_timestamp(), success = %s, error = %s"
                 " where run_id = %s",

@@ -26,8 +26,8 @@ from socmon.reports import labels_ru
 from socmon.reports.export import export_if_gate_passes, export_period
 from socmon.reports.html import render_html_report
 from socmon.reports.model import Incident, Report
-from socmon.transform import ensure_runs_table
 from socmon.warehouse import server
+from socmon.warehouse.runs import ensure_runs_table
 
 pytestmark = pytest.mark.integration
 

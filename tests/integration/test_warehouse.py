@@ -357,3 +357,46 @@ def test_the_owner_owns_the_database_ops_and_the_pseudonym_function(warehouse):
             """
         ).fetchone()
     assert owners == (warehouse.OWNER,) * 4
+
+
+def test_each_process_keeps_its_records_in_ops_with_the_role_it_reads_as(warehouse):
+    """The gate, the exports, delivery and alerts hold the officers' password only; the transform its own."""
+    officer_writes = [
+        "insert into ops.gate_runs (schema_name, success, expectations, tables, failures)"
+        " values ('probe', true, 0, 0, '[]')",
+        "insert into ops.export_log (period, period_key, schema_name, files, row_count)"
+        " values ('daily', 'probe', 'probe', '[]', 0)",
+        "insert into ops.deliveries (recipient, period, period_key, report, message_id, status)"
+        " values ('probe', 'daily', 'probe', 'probe', 'probe', 'sent')",
+        "insert into ops.alerts (recipient, incident_id, kind, message_id, status)"
+        " values ('probe', 'probe', 'new', 'probe', 'sent')",
+        "insert into ops.alert_state (started_from) values (now())",
+        "select stage, records from ops.quarantined_counts(null)",
+    ]
+    transform_writes = [
+        "insert into ops.transform_runs (command, full_refresh, started_at, invoked_by)"
+        " values ('probe', false, now(), 'probe')",
+        "update ops.transform_runs set success = true where command = 'probe'",
+        "insert into ops.seed_loads (seed, file_hash) values ('probe', 'probe')",
+    ]
+    with warehouse.connect("officer") as officer:
+        for statement in officer_writes:
+            officer.execute(statement)
+        officer.execute("select count(*) from ops.transform_runs")  # are the marts fresh?
+        assert dict(officer.execute("select * from ops.quarantined_counts(null)").fetchall()) == {"loader": 0}
+        officer.rollback()
+        refused_to_officer = [
+            *transform_writes,
+            "select * from raw.rejected",
+            "select * from ops.pseudonym_key",
+        ]
+    with warehouse.connect("transform") as transform:
+        for statement in transform_writes:
+            transform.execute(statement)
+        transform.rollback()
+    with warehouse.connect("officer", autocommit=True) as officer:
+        assert [s for s in refused_to_officer if not refused(officer, s)] == []
+    with warehouse.connect("transform", autocommit=True) as transform:
+        assert [s for s in officer_writes if not refused(transform, s)] == []
+    with warehouse.connect("bi", autocommit=True) as bi:
+        assert [s for s in [*officer_writes, *transform_writes] if not refused(bi, s)] == []

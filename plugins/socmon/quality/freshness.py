@@ -17,7 +17,6 @@ import psycopg
 from socmon.config import settings
 from socmon.period import ReportPeriod
 from socmon.timezone import MOSCOW
-from socmon.transform import ensure_runs_table
 from socmon.warehouse import server
 
 log = logging.getLogger(__name__)
@@ -42,8 +41,7 @@ class Build:
 def freshness_failures(period: ReportPeriod, extraction_lag: timedelta) -> list[str]:
     """One line per reason the marts cannot report `period`; empty when they can."""
     needed_after = period.ends_at + extraction_lag
-    with server.connect("admin", autocommit=True) as conn:
-        ensure_runs_table(conn)
+    with server.connect("officer", autocommit=True) as conn:
         last_good = _last_successful_full_build(conn)
         failed = _failed_build_since(conn, last_good.run_id if last_good else None)
     what = f"stale marts for {period.kind} {period.key}"

@@ -1,7 +1,8 @@
 """What was sent to whom: `ops.deliveries` (reports) and `ops.alerts` (alerts and reminders).
 
 A row is written after the server took the letter (`sent`) or refused it (`refused`, tried again on the
-next run), so a rerun or a retry never sends a letter that the ledger holds as sent.
+next run), so a rerun or a retry never sends a letter that the ledger holds as sent. The officers'
+role, which the exports and the alerts read as, writes it (socmon.warehouse.ops_records).
 """
 
 from __future__ import annotations
@@ -9,53 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-import psycopg
-
 from socmon.warehouse import server
-
-CREATE_DELIVERIES = """
-create table if not exists ops.deliveries (
-    recipient       text        not null,
-    period          text        not null,
-    period_key      text        not null,
-    report          text        not null,
-    message_id      text        not null,
-    status          text        not null check (status in ('sent', 'refused')),
-    attempts        integer     not null default 1,
-    error           text,
-    first_tried_at  timestamptz not null default now(),
-    sent_at         timestamptz,
-    primary key (recipient, period, period_key, report)
-)
-"""
-CREATE_ALERTS = """
-create table if not exists ops.alerts (
-    recipient       text        not null,
-    incident_id     text        not null,
-    kind            text        not null check (kind in ('new', 'reminder')),
-    message_id      text        not null,
-    status          text        not null check (status in ('sent', 'refused')),
-    attempts        integer     not null default 1,
-    error           text,
-    detected_at     timestamptz,
-    first_tried_at  timestamptz not null default now(),
-    sent_at         timestamptz,
-    primary key (recipient, incident_id, kind)
-)
-"""
-
-
-def ensure_ledger(conn: psycopg.Connection) -> None:
-    conn.execute("create schema if not exists ops")
-    conn.execute(CREATE_DELIVERIES)
-    conn.execute(CREATE_ALERTS)
-    conn.execute("create table if not exists ops.alert_state (started_from timestamptz not null)")
 
 
 def sent_reports(period: str, period_key: str) -> set[tuple[str, str]]:
     """(recipient, report) pairs already delivered for the period."""
-    with server.connect("admin", autocommit=True) as conn:
-        ensure_ledger(conn)
+    with server.connect("officer", autocommit=True) as conn:
         rows = conn.execute(
             "select recipient, report from ops.deliveries"
             " where period = %s and period_key = %s and status = 'sent'",
@@ -67,8 +27,7 @@ def sent_reports(period: str, period_key: str) -> set[tuple[str, str]]:
 def record_report(
     recipient: str, period: str, period_key: str, report: str, message_id: str, error: str | None
 ) -> None:
-    with server.connect("admin", autocommit=True) as conn:
-        ensure_ledger(conn)
+    with server.connect("officer", autocommit=True) as conn:
         conn.execute(
             """
             insert into ops.deliveries as d
@@ -93,8 +52,7 @@ def record_report(
 
 def sent_alerts(kind: str) -> set[tuple[str, str]]:
     """(recipient, incident_id) pairs whose alert of this kind was delivered."""
-    with server.connect("admin", autocommit=True) as conn:
-        ensure_ledger(conn)
+    with server.connect("officer", autocommit=True) as conn:
         rows = conn.execute(
             "select recipient, incident_id from ops.alerts where kind = %s and status = 'sent'", [kind]
         ).fetchall()
@@ -105,8 +63,7 @@ def record_alerts(
     recipient: str, kind: str, incidents: Iterable[tuple[str, object]], message_id: str, error: str | None
 ) -> None:
     """One row per (recipient, incident) of a letter; `incidents` are (incident_id, detected_at)."""
-    with server.connect("admin", autocommit=True) as conn:
-        ensure_ledger(conn)
+    with server.connect("officer", autocommit=True) as conn:
         for incident_id, detected_at in incidents:
             conn.execute(
                 """
@@ -133,8 +90,7 @@ def record_alerts(
 def alerting_start(first_start: datetime) -> datetime:
     """The detected_at from which incidents are alerted: `first_start` on the very first run, kept since,
     so that switching alerts on does not send the whole history."""
-    with server.connect("admin", autocommit=True) as conn:
-        ensure_ledger(conn)
+    with server.connect("officer", autocommit=True) as conn:
         conn.execute(
             "insert into ops.alert_state (started_from)"
             " select %s where not exists (select from ops.alert_state)",

@@ -53,7 +53,7 @@ def render(template: str, **context: Any) -> str:
 
 def current_provenance(schema: str = "marts") -> Provenance:
     """Read from the warehouse at the moment a report is made."""
-    with server.connect("admin") as conn:
+    with server.connect("officer") as conn:
         rule_version = conn.execute(
             sql.SQL("select string_agg(distinct rule_version, ', ') from {}").format(
                 sql.Identifier(schema, "fct_incidents")

@@ -19,7 +19,7 @@ from psycopg import sql
 
 from socmon.config import settings
 from socmon.warehouse.credentials import OWNER, ROLES, WarehouseError, bootstrap_connection, pseudonym_key
-from socmon.warehouse.runs import ensure_runs_table
+from socmon.warehouse.ops_records import ensure_ops_records
 
 LOADER, TRANSFORM, BI, OFFICER = ROLES["loader"], ROLES["transform"], ROLES["bi"], ROLES["officer"]
 TRANSFORM_SCHEMAS = ("staging", "intermediate", "marts", "casework", "snapshots")
@@ -71,7 +71,7 @@ def ensure_database(creds: dict[str, str]) -> None:
         _grant(conn, database)
         # what is in `ops` is the owner's: the pseudonym function runs as its owner (SECURITY DEFINER)
         conn.execute(sql.SQL("set role {}").format(sql.Identifier(OWNER)))
-        _ensure_ops(conn)
+        ensure_ops_records(conn, ROLES)  # what each process records, and as which role
         _ensure_pseudonyms(conn, key)
         _ensure_author_links(conn)
         conn.execute("reset role")
@@ -124,15 +124,6 @@ def _grant(conn: psycopg.Connection, database: str) -> None:
     run(sql.SQL("alter schema ops owner to {}").format(i(OWNER)))
     # the owner acts on the loader's and the transform's tables (erasure, retention) as their member
     run(sql.SQL("grant {}, {} to {}").format(i(LOADER), i(TRANSFORM), i(OWNER)))
-
-
-def _ensure_ops(conn: psycopg.Connection) -> None:
-    """The owner's records in `ops`; the caller has set the role to the owner."""
-    i = sql.Identifier
-    # the transform reads its own record of runs (marts.mart_pipeline_latency)
-    ensure_runs_table(conn)
-    conn.execute(sql.SQL("grant usage on schema ops to {}").format(i(TRANSFORM)))
-    conn.execute(sql.SQL("grant select on ops.transform_runs to {}").format(i(TRANSFORM)))
 
 
 PSEUDONYM_FUNCTION = """
