@@ -7,20 +7,57 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 
 from socmon.config import settings
 from socmon.constants import POOLS
 
+WAREHOUSE_CONNECTION_PREFIX = "AIRFLOW_CONN_SOCMON_WAREHOUSE_"
+
 
 class DagRunFailed(RuntimeError):
     pass
 
 
-def airflow_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
+def warehouse_connections(roles: Iterable[str] | None = None) -> dict[str, str]:
+    """The embedded warehouse's roles as Airflow connections (AIRFLOW_CONN_SOCMON_WAREHOUSE_<ROLE>),
+    written from its credentials file: how the dev harness (`socmon demo`, the tests, `make stack`)
+    gives the tasks their roles, as compose gives each worker its own. Empty without that file."""
+    from socmon.warehouse import server
+    from socmon.warehouse.credentials import ROLES, airflow_conn_id, has_credentials_file
+
+    if not has_credentials_file():
+        return {}
+    connections = {}
+    for role in ROLES if roles is None else roles:
+        params = server.connection_params(role)
+        connections[f"AIRFLOW_CONN_{airflow_conn_id(role).upper()}"] = json.dumps(
+            {
+                "conn_type": "postgres",
+                "host": params["host"],
+                "port": int(params["port"]),
+                "schema": params["dbname"],
+                "login": params["user"],
+                "password": params["password"],
+            }
+        )
+    return connections
+
+
+def without_warehouse_connections(env: dict[str, str]) -> dict[str, str]:
+    return {name: value for name, value in env.items() if not name.startswith(WAREHOUSE_CONNECTION_PREFIX)}
+
+
+def airflow_environment(
+    extra: dict[str, str] | None = None, warehouse_roles: Iterable[str] | None = None
+) -> dict[str, str]:
+    """The environment of `airflow` commands: every role's warehouse connection of the embedded
+    warehouse, or only `warehouse_roles`'."""
     s = settings()
-    env = dict(os.environ)
+    env = without_warehouse_connections(dict(os.environ)) if warehouse_roles is not None else dict(os.environ)
+    env.update(warehouse_connections(warehouse_roles))
     env.setdefault("AIRFLOW_HOME", str(s.state_dir / "airflow"))
     env.update(
         {

@@ -114,6 +114,7 @@ def stack_secrets() -> dict[str, str]:
 def airflow_environment(sandbox_connections: dict[str, str]) -> dict[str, str]:
     """The compose file's settings (x-airflow-common), with this machine's addresses."""
     from socmon.config import settings
+    from socmon.orchestration import warehouse_connections
 
     s = settings()
     secret = stack_secrets()
@@ -152,6 +153,8 @@ def airflow_environment(sandbox_connections: dict[str, str]) -> dict[str, str]:
             "SOCMON_PG_DATABASE": s.database,
             # the sandbox serves whole past days: no extraction lag applies (as in `socmon demo`)
             "SOCMON_EXTRACTION_LAG_MINUTES": "0",
+            # each role's warehouse connection (socmon_warehouse_<role>), from the credentials file
+            **warehouse_connections(),
             **sandbox_connections,
         }
     )

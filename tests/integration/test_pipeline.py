@@ -73,11 +73,19 @@ def pipeline(warehouse, world, tmp_path_factory, stamp_loads):
     ):
         env = airflow_environment(sandbox.connections)
         ensure_airflow(env)
+        # each DAG gets only its roles' warehouse connections, as compose's workers do (a task reads no
+        # credentials file): extraction the loader's, the transform its own, publishing the officers'
+        # and the transform's (the gate runs dbt's daily tests)
+        extract_env = airflow_environment(sandbox.connections, warehouse_roles=["loader"])
         for offset in range(DAYS):
             day = FIRST_DAY + timedelta(days=offset)
             window_end = datetime.fromisoformat(day_window(day)["window_end"])
             dags_test(
-                "socmon_extract", window_end, env, conf=day_window(day), log_file=logs / f"extract-{day}.log"
+                "socmon_extract",
+                window_end,
+                extract_env,
+                conf=day_window(day),
+                log_file=logs / f"extract-{day}.log",
             )
         counts_after_first_pass = raw_counts(admin)
         # the same window again: nothing new may appear
@@ -85,18 +93,19 @@ def pipeline(warehouse, world, tmp_path_factory, stamp_loads):
         dags_test(
             "socmon_extract",
             datetime.fromisoformat(day_window(last_day)["window_end"]) + timedelta(hours=1),
-            env,
+            extract_env,
             conf=day_window(last_day),
             log_file=logs / "extract-again.log",
         )
     dags_test(
         "socmon_transform",
         AS_OF,
-        env,
+        airflow_environment(sandbox.connections, warehouse_roles=["transform"]),
         conf={"as_of_at": AS_OF.isoformat()},
         log_file=logs / "transform.log",
     )
-    dags_test("socmon_publish", PUBLISH_AT, env, log_file=logs / "publish.log")
+    publish_env = airflow_environment(sandbox.connections, warehouse_roles=["officer", "transform"])
+    dags_test("socmon_publish", PUBLISH_AT, publish_env, log_file=logs / "publish.log")
     return {"env": env, "counts_after_first_pass": counts_after_first_pass, "logs": logs}
 
 
@@ -476,7 +485,7 @@ def test_retention_deletes_old_payloads_and_keeps_the_incidents_facts(pipeline, 
     dags_test(
         "socmon_retention",
         PUBLISH_AT + timedelta(days=7),  # a week after the data was loaded: all of it is older than 6 days
-        pipeline["env"],
+        airflow_environment(warehouse_roles=["admin"]),  # raw and the marts: the owner's job
         conf={"retention_days": 6},
         log_file=pipeline["logs"] / "retention.log",
     )

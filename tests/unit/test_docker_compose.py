@@ -131,7 +131,22 @@ def test_each_service_gets_only_the_secrets_of_its_job(services: dict) -> None:
         "AIRFLOW_CONN_VK_DEFAULT",
         "AIRFLOW_CONN_OK_DEFAULT",
         "AIRFLOW_CONN_TELEGRAM_DEFAULT",
-        "SOCMON_PG_PASSWORD__SOCMON_LOADER",
+        "AIRFLOW_CONN_SOCMON_WAREHOUSE_LOADER",
+    }
+    assert {
+        key for key in secrets_of("airflow-worker") if key.startswith("AIRFLOW_CONN_SOCMON_WAREHOUSE_")
+    } == {
+        "AIRFLOW_CONN_SOCMON_WAREHOUSE_TRANSFORM",
+        "AIRFLOW_CONN_SOCMON_WAREHOUSE_OFFICER",
+        "AIRFLOW_CONN_SOCMON_WAREHOUSE_LOADER",
+        "AIRFLOW_CONN_SOCMON_WAREHOUSE_ADMIN",
+    }
+    # the warehouse's roles come from their Airflow connections, not from passwords in the environment
+    passwords = {
+        name: {k for k in secrets_of(name) if k.startswith("SOCMON_PG_PASSWORD__")} for name in services
+    }
+    assert {name: keys for name, keys in passwords.items() if keys} == {
+        "airflow-init": {"SOCMON_PG_PASSWORD__POSTGRES"}
     }
     assert not any(
         key in secrets_of("airflow-worker") for key in ("AIRFLOW_CONN_VK_DEFAULT", "SOCMON_PSEUDONYM_KEY")

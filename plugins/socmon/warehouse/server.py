@@ -30,6 +30,7 @@ from socmon.warehouse.credentials import (
     WarehouseError,
     _ensure_credentials,
     _write_secret_file,
+    airflow_connection_params,
     bootstrap_connection,
     credentials,
     password,
@@ -106,10 +107,9 @@ def _run(cl: Cluster, args: list[str], **kwargs) -> subprocess.CompletedProcess:
 
 
 def url(role: str = "admin") -> str:
-    s = settings()
-    user = ROLES[role]
-    secret = quote(password(user), safe="")
-    return f"postgresql://{user}:{secret}@{s.pg_host}:{s.pg_port}/{s.database}"
+    params = connection_params(role)
+    secret = quote(str(params["password"]), safe="")
+    return f"postgresql://{params['user']}:{secret}@{params['host']}:{params['port']}/{params['dbname']}"
 
 
 def where() -> str:
@@ -122,6 +122,10 @@ def where() -> str:
 
 
 def connection_params(role: str = "admin") -> dict[str, str | int]:
+    """Where and as whom `role` connects: its Airflow connection in a task (socmon_warehouse_<role>),
+    otherwise the settings and the role's password (credentials file or variable)."""
+    if from_airflow := airflow_connection_params(role):
+        return from_airflow
     s = settings()
     user = ROLES[role]
     return {
