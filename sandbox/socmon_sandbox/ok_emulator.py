@@ -208,10 +208,16 @@ class OkEmulator:
             raise OkApiFailure(300, "Group not found")
         page, anchor, has_more = _page(group.topics, params)
         authors = {t["author_ref"].removeprefix("user:") for t in page if t["author_ref"].startswith("user:")}
-        entities = {
-            "groups": [{"uid": group.info["uid"], "name": group.info["name"]}],
-            "users": [self.world.ok_users[uid] for uid in sorted(authors) if uid in self.world.ok_users],
-        }
+        # as OK does: the users' entities hold the `user.*` fields requested, and are left out without any
+        fields = {f.strip().lower() for f in params.get("fields", "").split(",")}
+        user_fields = {f.removeprefix("user.") for f in fields if f.startswith("user.")}
+        entities: dict[str, Any] = {"groups": [{"uid": group.info["uid"], "name": group.info["name"]}]}
+        if user_fields:
+            entities["users"] = [
+                {k: v for k, v in self.world.ok_users[uid].items() if k.lower() in user_fields | {"uid"}}
+                for uid in sorted(authors)
+                if uid in self.world.ok_users
+            ]
         return {"media_topics": page, "anchor": anchor, "has_more": has_more, "entities": entities}
 
     def _comments(self, params: dict[str, str]) -> dict[str, Any]:

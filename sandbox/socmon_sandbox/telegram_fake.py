@@ -67,7 +67,9 @@ class FakeTelegramClient:
         return self.authorized
 
     async def get_dialogs(self) -> list[Any]:
-        """The real client learns access hashes from the dialogs; the fake knows every channel already."""
+        """The account's dialogs (its private chats too): recorded, so that tests can see socmon never
+        asks for them; the fake knows every channel already."""
+        self.requests.append(("GetDialogs",))
         return []
 
     async def get_entity(self, entity: Any) -> Channel:

@@ -102,6 +102,8 @@ def test_topics_and_comments_are_paged_with_anchors(world, ok, sleeps):
     assert "anchor" not in topic_pages[0]
     assert all(r["direction"] == "FORWARD" and r["anchor"] for r in topic_pages[1:])
     assert any("anchor" in r for r in ok.requests if r["method"] == "discussions.getComments")
+    # data minimisation: no user's name (nor any user field) is asked for
+    assert [r["fields"] for r in topic_pages if "user." in r["fields"].lower()] == []
 
 
 def test_a_second_run_reads_topics_from_the_cursor(world, ok, sleeps):

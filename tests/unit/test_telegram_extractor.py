@@ -10,6 +10,7 @@ from socmon.sources.retrying import RETRY_BUDGET
 from socmon.sources.telegram import (
     SourceDeferred,
     TelegramChannelReader,
+    TelegramChannelUnknownError,
     TelegramCredentialsError,
     TelegramExtractor,
 )
@@ -217,3 +218,34 @@ def test_an_open_thread_whose_post_is_gone_is_skipped_and_the_others_are_read(wo
     thread = [m for b in batches if b.table == "telegram_messages" for m in b.records]
 
     assert len(thread) == 1 + old.replies.replies
+
+
+class FreshSession(FakeTelegramClient):
+    """A fresh StringSession: it knows no channel by its bare id (Telethon's ValueError), only what
+    contacts.resolveUsername finds by a public username."""
+
+    async def get_entity(self, entity):
+        if not isinstance(entity, str):
+            raise ValueError(f"Could not find the input entity for {entity!r}")
+        return await super().get_entity(entity)
+
+
+def test_channels_are_resolved_by_username_and_the_account_s_dialogs_never_read(world):
+    fake = FreshSession(world)
+    username = world.telegram[NEWS_CHANNEL].entity.username
+    registered = Source(
+        f"telegram:{NEWS_CHANNEL}", "telegram", "community", str(NEWS_CHANNEL), "канал", screen_name=username
+    )
+
+    assert post_batches(extract(fake, registered))
+    with pytest.raises(TelegramChannelUnknownError, match="screen_name"):
+        extract(fake, source(NEWS_CHANNEL))  # no username in the registry: an error, not the dialogs
+    with pytest.raises(TelegramChannelUnknownError, match="fix the registry"):
+        extract(
+            fake,
+            Source(
+                "telegram:1700000002", "telegram", "community", "1700000002", "канал", screen_name=username
+            ),
+        )
+
+    assert [r for r in fake.requests if r[0] == "GetDialogs"] == []

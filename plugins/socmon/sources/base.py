@@ -34,6 +34,7 @@ class Source:
     name_ru: str
     municipality_code: str | None = None
     body_code: str | None = None
+    screen_name: str | None = None  # the public username (Telegram channels are resolved by it)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

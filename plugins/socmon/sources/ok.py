@@ -55,7 +55,9 @@ SKIPPABLE_TOPIC_ERRORS = {
     300: "NOT_FOUND",  # the topic was deleted since it was listed
 }
 
-TOPIC_FIELDS = "media_topic.*,group.uid,group.name,user.uid,user.first_name,user.last_name"
+# the topics and their group; no `user.*` fields: users' names are personal data the marts never use (a
+# topic's author is its `author_ref`, pseudonymised in the warehouse), so they are not even requested
+TOPIC_FIELDS = "media_topic.*,group.uid,group.name"
 GROUP_FIELDS = ",".join(
     [
         "uid", "name", "description", "shortname", "members_count", "pic_avatar", "main_photo",

@@ -34,6 +34,7 @@ def monitored_communities(registry_dir: Path | None = None) -> list[Source]:
             external_id=row["source_id"].split(":", 1)[1],
             name_ru=row["name_ru"],
             municipality_code=row["municipality_code"] or None,
+            screen_name=row.get("screen_name") or None,
         )
         for row in _rows("monitored_communities.csv", registry_dir)
     ]
@@ -48,6 +49,7 @@ def official_accounts(registry_dir: Path | None = None) -> list[Source]:
             external_id=row["account_key"].split(":", 1)[1],
             name_ru=row["name_ru"],
             body_code=row["body_code"],
+            screen_name=row.get("screen_name") or None,
         )
         for row in _rows("official_accounts.csv", registry_dir)
     ]

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
 
+from telethon import utils
 from telethon.errors import FloodWaitError, MsgIdInvalidError
 from telethon.tl.functions.channels import GetFullChannelRequest
 from telethon.tl.functions.messages import GetDiscussionMessageRequest
@@ -46,6 +47,11 @@ CHANNEL_INFO_METHOD = "GetFullChannelRequest"  # cursor {"day": D}
 SEARCH_METHOD = "SearchGlobalRequest"  # cursor {"searched_until": unix time}
 
 T = TypeVar("T")
+
+
+class TelegramChannelUnknownError(RuntimeError):
+    """A registry channel this session cannot resolve: it has no public username in the registry, and
+    the session has not met its id. socmon never reads the account's dialogs to learn it."""
 
 
 class TelegramCredentialsError(RuntimeError):
@@ -96,15 +102,29 @@ class TelegramChannelReader:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.client.disconnect()
 
-    async def channel(self, external_id: str) -> Any:
-        """The channel entity of a registry id: a bare channel id, or a public username."""
-        ref: Any = PeerChannel(int(external_id)) if external_id.lstrip("-").isdigit() else external_id
+    async def channel(self, external_id: str, username: str | None = None) -> Any:
+        """The channel entity of a registry entry: by its public username (contacts.resolveUsername,
+        which also gives the access hash a fresh StringSession lacks), else by its bare id or username.
+
+        Never through the account's dialogs: they hold its private chats, which socmon has no business
+        reading (152-FZ), so a channel known only by an id the session has not met is an error."""
+        is_id = external_id.lstrip("-").isdigit()
+        if username:
+            entity = await self.client.get_entity(username)
+            if is_id and entity.id != utils.resolve_id(int(external_id))[0]:
+                raise TelegramChannelUnknownError(
+                    f"the Telegram username {username} is channel {entity.id}, not {external_id}: "
+                    "fix the registry"
+                )
+            return entity
+        ref: Any = PeerChannel(int(external_id)) if is_id else external_id
         try:
             return await self.client.get_entity(ref)
         except ValueError:
-            # A fresh StringSession knows no access hashes yet; the dialogs of the account teach them.
-            await self.client.get_dialogs()
-            return await self.client.get_entity(ref)
+            raise TelegramChannelUnknownError(
+                f"Telegram channel {external_id} is unknown to this session: give it its public username "
+                "(screen_name) in the registry; socmon does not read the account's dialogs to find it"
+            ) from None
 
     def posts_after(self, channel: Any, after_id: int, since: datetime) -> AsyncIterator[Message]:
         """Channel posts oldest first: after `after_id`, or (when it is 0) published after `since`."""
@@ -205,7 +225,9 @@ class TelegramExtractor:
             if source.kind == "query":
                 yield await self._search(reader, source, since, until, cursors)
                 return
-            channel = await self._call(source, "channel lookup", lambda: reader.channel(source.external_id))
+            channel = await self._call(
+                source, "channel lookup", lambda: reader.channel(source.external_id, source.screen_name)
+            )
 
             new_ids: set[int] = set()
             after_id = int(cursors.get(POSTS_METHOD, {}).get("max_id", 0))
