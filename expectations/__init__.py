@@ -18,7 +18,7 @@ from . import account_compliance, fct_incidents
 if TYPE_CHECKING:
     from great_expectations import ExpectationSuite
 
-    from socmon.reports.period import ReportPeriod
+    from socmon.period import ReportPeriod
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from socmon.config import settings
 from .reference_codes import reference_codes
 
 if TYPE_CHECKING:
-    from socmon.reports.period import ReportPeriod
+    from socmon.period import ReportPeriod
 
 SUITE_NAME = "mart_account_compliance_daily"
 CHECK_COLUMNS = tuple(f"acc{number:02d}" for number in range(1, 11))

@@ -15,7 +15,7 @@ import great_expectations.expectations as gxe
 from .reference_codes import reference_codes
 
 if TYPE_CHECKING:
-    from socmon.reports.period import ReportPeriod
+    from socmon.period import ReportPeriod
 
 SUITE_NAME = "fct_incidents"
 

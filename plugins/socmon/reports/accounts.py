@@ -12,16 +12,12 @@ from html import escape
 from itertools import groupby
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
 from socmon.reports import labels_ru
 from socmon.reports.model import AccountCompliance, AccountFailure, Report
-from socmon.reports.sheets import HEADER_FILL, HEADER_FONT
+from socmon.reports.sheets import DECIMAL_FORMAT, TITLE_FONT, WRAP, append_header, set_widths
 
-TITLE_FONT = Font(bold=True, size=14)
-WRAP = Alignment(wrap_text=True, vertical="top")
-DECIMAL_FORMAT = "0.0"
 WIDTHS = (50, 15, 24, 12, 34, 80, 14, 14)
 
 Cell = str | float | None
@@ -59,10 +55,7 @@ def write_accounts_sheet(workbook: Workbook, report: Report) -> None:
     sheet["A1"].font = TITLE_FONT
     sheet.append([as_of_text(accounts, report)])
     sheet.append([])
-    sheet.append(list(labels_ru.ACCOUNT_HEADERS))
-    header_row = sheet.max_row
-    for cell in sheet[header_row]:
-        cell.font, cell.fill, cell.alignment = HEADER_FONT, HEADER_FILL, WRAP
+    header_row = append_header(sheet, labels_ru.ACCOUNT_HEADERS)
     for failure in accounts.failures:
         sheet.append(account_cells(failure))
         for cell in sheet[sheet.max_row]:
@@ -78,8 +71,7 @@ def write_accounts_sheet(workbook: Workbook, report: Report) -> None:
     if accounts.failures:
         last_column = get_column_letter(len(labels_ru.ACCOUNT_HEADERS))
         sheet.auto_filter.ref = f"A{header_row}:{last_column}{header_row + len(accounts.failures)}"
-    for index, width in enumerate(WIDTHS, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = width
+    set_widths(sheet, WIDTHS)
 
 
 def accounts_html_section(report: Report) -> str:

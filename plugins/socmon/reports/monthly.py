@@ -9,8 +9,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from openpyxl import Workbook
-from openpyxl.styles import Font, PatternFill
-from openpyxl.utils import get_column_letter
+from openpyxl.styles import PatternFill
 from psycopg import sql
 from psycopg.rows import dict_row
 
@@ -20,6 +19,7 @@ from socmon.reports.cell_safety import keep_formulas_as_text
 from socmon.reports.figures import Figures, figures_for, overall_figures
 from socmon.reports.model import Incident
 from socmon.reports.queries import fetch_incidents
+from socmon.reports.sheets import TITLE_FONT, append_header, set_widths
 from socmon.reports.svg import Series, bar_chart
 from socmon.reports.templating import Provenance, current_provenance, render
 from socmon.warehouse import server
@@ -181,10 +181,10 @@ def write_monthly_workbook(report: MonthlyReport, path: Path) -> None:
     rating = workbook.active
     rating.title = "Рейтинг"
     rating.append([f"Рейтинг органов {labels_ru.period_title(report.period)}"])
-    rating["A1"].font = Font(bold=True, size=14)
+    rating["A1"].font = TITLE_FONT
     rating.append([_provenance_line(report.provenance)])
     rating.append([])
-    _header(rating, RATING_HEADERS)
+    append_header(rating, RATING_HEADERS)
     for row in report.rating:
         rating.append(row.cells())
         if row.zone:
@@ -193,23 +193,23 @@ def write_monthly_workbook(report: MonthlyReport, path: Path) -> None:
             )
     if not report.rating:
         rating.append(["Рейтинг за месяц ещё не рассчитан"])
-    _widths(rating, (8, 60, 12, 14, 14, 18, 12, 14, 16))
+    set_widths(rating, (8, 60, 12, 14, 14, 18, 12, 14, 16))
 
     municipalities = workbook.create_sheet("Муниципалитеты")
-    _header(municipalities, MUNICIPALITY_HEADERS)
+    append_header(municipalities, MUNICIPALITY_HEADERS)
     for figures in report.municipalities:
         municipalities.append(_municipality_cells(figures))
-    _widths(municipalities, (40, 12, 14, 12, 12, 12))
+    set_widths(municipalities, (40, 12, 14, 12, 12, 12))
 
     trend = workbook.create_sheet("Динамика")
-    _header(trend, TREND_HEADERS)
+    append_header(trend, TREND_HEADERS)
     for day, total, overdue in report.trend:
         trend.append([day, total, overdue])
         trend.cell(trend.max_row, 1).number_format = "DD.MM.YYYY"
     trend.append([])
     trend.append(["Всего за месяц", report.totals.total, report.totals.overdue])
     trend.append(["Всего за предыдущий месяц", report.previous_totals.total, report.previous_totals.overdue])
-    _widths(trend, (28, 12, 12))
+    set_widths(trend, (28, 12, 12))
     keep_formulas_as_text(workbook)
     workbook.save(path)
 
@@ -253,18 +253,6 @@ def _provenance_line(provenance: Provenance) -> str:
         f" · проверка качества: {provenance.gate_run}"
         f" · сформировано {labels_ru.moscow_text(provenance.made_at)} МСК"
     )
-
-
-def _header(sheet, headers) -> None:
-    sheet.append(list(headers))
-    for cell in sheet[sheet.max_row]:
-        cell.font = Font(bold=True)
-        cell.fill = PatternFill("solid", fgColor="E8EEF4")
-
-
-def _widths(sheet, widths) -> None:
-    for index, width in enumerate(widths, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = width
 
 
 def _pct(share) -> float | None:

@@ -6,9 +6,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
 
 from socmon.reports import labels_ru
 from socmon.reports.accounts import write_accounts_sheet
@@ -17,15 +15,12 @@ from socmon.reports.cell_safety import keep_formulas_as_text
 from socmon.reports.figures import Figures, figures_by_body, overall_figures
 from socmon.reports.incident_rows import LINK_COLUMN, incident_cells
 from socmon.reports.model import Report
-from socmon.reports.sheets import HEADER_FILL, HEADER_FONT
+from socmon.reports.sheets import DECIMAL_FORMAT, HEADER_FONT, TITLE_FONT, append_header, set_widths
 from socmon.reports.weekly_changes import write_changes_sheet
 
 SheetWriter = Callable[[Workbook, Report], None]
 
-HEADER_ALIGNMENT = Alignment(wrap_text=True, vertical="top")
-TITLE_FONT = Font(bold=True, size=14)
 DATETIME_FORMAT = "DD.MM.YYYY HH:MM"
-DECIMAL_FORMAT = "0.0"
 
 SUMMARY_WIDTHS = (60, 12, 12, 14, 12, 12, 14, 18)
 INCIDENT_WIDTHS = (18, 15, 28, 50, 28, 11, 17, 17, 17, 20, 45, 32)
@@ -44,7 +39,7 @@ def write_summary_sheet(workbook: Workbook, report: Report) -> None:
         ]
     )
     sheet.append([])
-    _append_header(sheet, labels_ru.SUMMARY_HEADERS)
+    append_header(sheet, labels_ru.SUMMARY_HEADERS)
     header_row = sheet.max_row
     if report.incidents:
         for figures in figures_by_body(report.incidents):
@@ -61,13 +56,13 @@ def write_summary_sheet(workbook: Workbook, report: Report) -> None:
     for note in labels_ru.SUMMARY_NOTES:
         sheet.append([note])
     sheet.freeze_panes = sheet.cell(row=header_row + 1, column=1)
-    _set_widths(sheet, SUMMARY_WIDTHS)
+    set_widths(sheet, SUMMARY_WIDTHS)
 
 
 def write_incidents_sheet(workbook: Workbook, report: Report) -> None:
     """«Инциденты»: the list, Moscow time, a clickable link, autofilter on the header."""
     sheet = workbook.create_sheet(labels_ru.SHEET_INCIDENTS)
-    _append_header(sheet, labels_ru.INCIDENT_HEADERS)
+    append_header(sheet, labels_ru.INCIDENT_HEADERS)
     for incident in report.incidents:
         sheet.append(incident_cells(incident))
         row = sheet.max_row
@@ -83,7 +78,7 @@ def write_incidents_sheet(workbook: Workbook, report: Report) -> None:
     sheet.freeze_panes = "A2"
     last_column = get_column_letter(len(labels_ru.INCIDENT_HEADERS))
     sheet.auto_filter.ref = f"A1:{last_column}{max(sheet.max_row, 2)}"
-    _set_widths(sheet, INCIDENT_WIDTHS)
+    set_widths(sheet, INCIDENT_WIDTHS)
 
 
 SHEET_WRITERS: tuple[SheetWriter, ...] = (
@@ -118,16 +113,3 @@ def _summary_cells(figures: Figures) -> list[str | int | float | None]:
         round(share, 1) if share is not None else None,
         round(hours, 1) if hours is not None else None,
     ]
-
-
-def _append_header(sheet: Worksheet, headers: Sequence[str]) -> None:
-    sheet.append(list(headers))
-    for cell in sheet[sheet.max_row]:
-        cell.font = HEADER_FONT
-        cell.fill = HEADER_FILL
-        cell.alignment = HEADER_ALIGNMENT
-
-
-def _set_widths(sheet: Worksheet, widths: Sequence[int]) -> None:
-    for index, width in enumerate(widths, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = width
