@@ -110,7 +110,7 @@ def _grant(conn: psycopg.Connection, database: str) -> None:
     # the loader reads one view in casework, open_incident_threads (granted by its dbt config)
     run(sql.SQL("grant usage on schema casework to {}").format(i(LOADER)))
     run(sql.SQL("revoke usage on schema marts from {}").format(i(LOADER)))
-    readable = {BI: ("marts",), OFFICER: ("marts", "casework", "staging")}
+    readable = {BI: ("marts",), OFFICER: ("marts", "casework")}
     for role, schemas in readable.items():
         for schema in schemas:
             run(sql.SQL("grant usage on schema {} to {}").format(i(schema), i(role)))
@@ -120,6 +120,7 @@ def _grant(conn: psycopg.Connection, database: str) -> None:
                     "alter default privileges for role {} in schema {} grant select on tables to {}"
                 ).format(i(TRANSFORM), i(schema), i(role))
             )
+    _grant_officer_the_seeds(conn)
     run(sql.SQL("create schema if not exists ops authorization {}").format(i(OWNER)))
     run(sql.SQL("alter schema ops owner to {}").format(i(OWNER)))
     # the owner acts on the loader's and the transform's tables (erasure, retention) as their member
@@ -146,6 +147,27 @@ begin
 end
 $$
 """
+
+
+def _grant_officer_the_seeds(conn: psycopg.Connection) -> None:
+    """In `staging` the officers read the reference seeds only, never the stg_ views of raw (citizens'
+    unmasked text): dbt grants each seed when it loads it (dbt_project.yml, +grants); this revokes what
+    older warehouses granted on the whole schema and grants the seeds already loaded."""
+    i = sql.Identifier
+    conn.execute(sql.SQL("grant usage on schema staging to {}").format(i(OFFICER)))
+    conn.execute(
+        sql.SQL(
+            "alter default privileges for role {} in schema staging revoke select on tables from {}"
+        ).format(i(TRANSFORM), i(OFFICER))
+    )
+    conn.execute(sql.SQL("revoke select on all tables in schema staging from {}").format(i(OFFICER)))
+    seeds = sorted({path.stem for path in (settings().dbt_project_dir / "seeds").rglob("*.csv")})
+    for (table,) in conn.execute(
+        "select table_name from information_schema.tables where table_schema = 'staging'"
+        " and table_name = any(%s)",
+        [seeds],
+    ).fetchall():
+        conn.execute(sql.SQL("grant select on {} to {}").format(i("staging", table), i(OFFICER)))
 
 
 def _ensure_pseudonyms(conn: psycopg.Connection, key: str) -> None:
