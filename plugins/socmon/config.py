@@ -1,9 +1,16 @@
 """Where things live and how socmon is set up: one typed settings object (pydantic), read from the
 environment once (`settings()`) and validated, so that a mistyped port or share fails at start, naming
-the setting, instead of deep inside a run."""
+the setting, instead of deep inside a run.
+
+The warehouse's secrets are part of it, as SecretStr (no repr, log line or error message shows them):
+the ones this process was given (`Settings.secrets`: SOCMON_PSEUDONYM_KEY, SOCMON_PG_PASSWORD__<ROLE>)
+and the embedded cluster's credentials file (`settings.embedded()`, read again only when `socmon db up`
+rewrote it). Inside an Airflow task a role's password comes from its Airflow connection instead
+(socmon.warehouse.credentials), never from either."""
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +21,27 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 SOURCES_PER_TASK = 50  # one mapped Airflow task reads this many sources, so thousands stay cheap
 RETENTION_DAYS = 365
+
+
+PSEUDONYM_KEY_VARIABLE = "SOCMON_PSEUDONYM_KEY"
+PASSWORD_VARIABLE_PREFIX = "SOCMON_PG_PASSWORD__"  # + the role's name: SOCMON_PG_PASSWORD__SOCMON_BI
+
+
+class WarehouseSecrets(BaseModel):
+    """Passwords of the warehouse's roles (by role name: socmon, socmon_bi, ..., postgres) and the
+    pseudonym key, as SecretStr: `.get_secret_value()` is the only way to read one."""
+
+    model_config = ConfigDict(frozen=True)
+
+    passwords: dict[str, SecretStr] = Field(default_factory=dict)
+    pseudonym_key: SecretStr | None = None
+
+    def revealed(self) -> dict[str, str]:
+        """The credentials file's shape, for `socmon db up` to write it back (and nothing else)."""
+        shown = {role: secret.get_secret_value() for role, secret in self.passwords.items()}
+        if self.pseudonym_key is not None:
+            shown["pseudonym_key"] = self.pseudonym_key.get_secret_value()
+        return shown
 
 
 def _guess_project_dir() -> Path:
@@ -45,6 +73,12 @@ class Settings(BaseModel):
     cycle_deadline: timedelta = Field(ge=timedelta(0))
     sources_per_task: int = Field(ge=1)  # one mapped extraction task reads this many sources
     retention_days: int = Field(ge=1)  # raw payloads and personal data older than this are deleted
+    secrets: WarehouseSecrets = WarehouseSecrets()  # the ones given in the environment
+
+    @property
+    def credentials_file(self) -> Path:
+        """The embedded cluster's secrets (0600), written by `socmon db up`."""
+        return self.state_dir / "credentials.json"
 
     @property
     def dbt_project_dir(self) -> Path:
@@ -81,8 +115,24 @@ def _from_environment() -> Settings:
             ),
             "sources_per_task": env("SOCMON_SOURCES_PER_TASK") or SOURCES_PER_TASK,
             "retention_days": env("SOCMON_RETENTION_DAYS") or RETENTION_DAYS,
+            "secrets": {
+                "passwords": {
+                    name.removeprefix(PASSWORD_VARIABLE_PREFIX).lower(): value
+                    for name, value in os.environ.items()
+                    if name.startswith(PASSWORD_VARIABLE_PREFIX) and value
+                },
+                "pseudonym_key": env(PSEUDONYM_KEY_VARIABLE) or None,
+            },
         }
     )
+
+
+def _read_credentials_file(path: Path) -> WarehouseSecrets:
+    stored = json.loads(path.read_text())
+    if not isinstance(stored, dict):
+        raise ValueError(f"{path} is not a JSON object of the warehouse's secrets")
+    key = stored.pop("pseudonym_key", None)
+    return WarehouseSecrets.model_validate({"passwords": stored, "pseudonym_key": key})
 
 
 class ApiSettings(BaseModel):
@@ -134,6 +184,7 @@ class _SettingsReader:
     def __init__(self) -> None:
         self._read: Settings | None = None
         self.database: str | None = None  # using_database's, while it lasts
+        self._embedded: tuple[tuple[Path, int, int], WarehouseSecrets] | None = None
 
     def __call__(self) -> Settings:
         if self._read is None:
@@ -142,8 +193,22 @@ class _SettingsReader:
             return self._read
         return self._read.model_copy(update={"database": self.database})
 
+    def embedded(self) -> WarehouseSecrets | None:
+        """The embedded cluster's credentials file, validated; None where there is none (an external
+        server, an Airflow worker). Read once, and again only after `socmon db up` has rewritten it."""
+        path = self().credentials_file
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            return None
+        version = (path, stat.st_mtime_ns, stat.st_size)
+        if self._embedded is None or self._embedded[0] != version:
+            self._embedded = (version, _read_credentials_file(path))
+        return self._embedded[1]
+
     def cache_clear(self) -> None:
         self._read = None
+        self._embedded = None
 
 
 settings = _SettingsReader()

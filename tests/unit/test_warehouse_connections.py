@@ -74,3 +74,25 @@ def test_the_harness_gives_each_dag_only_the_roles_it_names(embedded) -> None:
     assert [name for name in env if name.startswith("AIRFLOW_CONN_SOCMON_WAREHOUSE_")] == [
         "AIRFLOW_CONN_SOCMON_WAREHOUSE_LOADER"
     ]
+
+
+def test_the_warehouse_s_secrets_are_read_through_the_settings_and_never_printed(embedded, tmp_path) -> None:
+    embedded.setenv("SOCMON_PG_PASSWORD__SOCMON_TRANSFORM", "from-the-variable")  # an external server's
+    embedded.setenv("SOCMON_PSEUDONYM_KEY", "the-pseudonym-key-of-the-warehouse")
+    (tmp_path / "credentials.json").write_text(json.dumps({"socmon_bi": "file-socmon_bi"}))
+    settings.cache_clear()
+
+    s = settings()
+    assert server.connection_params("transform")["password"] == "from-the-variable"
+    assert server.password("socmon_bi") == "file-socmon_bi"
+    assert server.pseudonym_key() == "the-pseudonym-key-of-the-warehouse"
+    printed = f"{s!r} {s} {settings.embedded()!r}"
+    for secret in ("from-the-variable", "the-pseudonym-key-of-the-warehouse", "file-socmon_bi"):
+        assert secret not in printed
+
+    embedded.setenv("SOCMON_PG_PASSWORD__SOCMON_TRANSFORM", "set-after-the-settings-were-read")
+    assert server.password("socmon_transform") == "from-the-variable"  # read once
+    (tmp_path / "credentials.json").write_text(json.dumps({"socmon_bi": "rewritten-by-db-up"}))
+    assert server.password("socmon_bi") == "rewritten-by-db-up"  # the file again once it changed
+    with pytest.raises(WarehouseError, match="SOCMON_PG_PASSWORD__SOCMON_OFFICER"):
+        server.password("socmon_officer")
