@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import copy
 import os
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 from openpyxl import Workbook
+from telethon.tl import types
 
 from socmon.period import MOSCOW, report_period
 from socmon.reports.candidates import (
@@ -26,9 +27,13 @@ from socmon.reports.candidates import (
     write_candidates_sheet,
 )
 from socmon.reports.model import Report
-from socmon.sources import extract_all
+from socmon.sources import extract_all, extract_batch_into_raw
+from socmon.sources.registry import search_queries
+from socmon.sources.telegram import TelegramChannelReader, TelegramExtractor
 from socmon.transform import run_dbt
 from socmon_sandbox import VkEmulator, generate_world
+from socmon_sandbox.social_world import Account, SocialWorld, TelegramChannel
+from socmon_sandbox.telegram_fake import FakeTelegramClient
 
 pytestmark = pytest.mark.integration
 
@@ -45,6 +50,8 @@ COMPLAINT = (
 NO_PLACE_NAMED = (
     "Вторые сутки нет воды во всём доме, в управляющей компании трубку не берут, дети не мытые. Доколе?"
 )
+TELEGRAM_UNREGISTERED = 1799000001  # a channel the account joined, in no registry file
+TELEGRAM_ABOUT = "Новости Ейска и Ейского района. Предложить новость: в личные сообщения"
 ON_THE_REGISTERED_WALL = "Опять нет воды во дворе на улице Красной в Краснодаре, сколько можно терпеть?"
 
 
@@ -53,6 +60,44 @@ def post_like(template: dict[str, Any], owner_id: int, post_id: int, at: datetim
     post.update(id=post_id, owner_id=owner_id, from_id=731_000_001, date=int(at.timestamp()), text=text)
     post["comments"]["count"] = 0
     return post
+
+
+def telegram_world() -> SocialWorld:
+    """One Telegram channel outside the registry, which says only in its description where it is, with
+    a complaint that names no place."""
+    entity = types.Channel(
+        id=TELEGRAM_UNREGISTERED,
+        title="Жесть у моря",
+        photo=types.ChatPhotoEmpty(),
+        date=datetime(2022, 3, 1, tzinfo=UTC),
+        broadcast=True,
+        access_hash=7,
+        username="zhest_u_morya_tg",
+    )
+    full = types.ChannelFull(
+        id=TELEGRAM_UNREGISTERED,
+        about=TELEGRAM_ABOUT,
+        read_inbox_max_id=0,
+        read_outbox_max_id=0,
+        unread_count=0,
+        chat_photo=types.PhotoEmpty(id=0),
+        notify_settings=types.PeerNotifySettings(),
+        bot_info=[],
+        pts=1,
+        participants_count=4_200,
+    )
+    post = types.Message(
+        id=12,
+        peer_id=types.PeerChannel(TELEGRAM_UNREGISTERED),
+        date=(UNTIL - timedelta(hours=7)).astimezone(UTC),
+        message=NO_PLACE_NAMED,
+        post=True,
+        views=900,
+        entities=[],
+    )
+    account = Account("telegram", str(TELEGRAM_UNREGISTERED), entity.username, entity.title, None)
+    channel = TelegramChannel(account, entity, full, None, [post], {})
+    return SocialWorld(DAY, 1, {TELEGRAM_UNREGISTERED: channel}, {}, {}, [])
 
 
 def put_on_wall(posts: list[dict[str, Any]], post: dict[str, Any]) -> None:
@@ -98,6 +143,13 @@ def found(warehouse, stamp_loads, tmp_path_factory) -> dict[str, Any]:
         environment = dict(os.environ)
         with stamp_loads(admin, UNTIL + timedelta(minutes=10)):
             extract_all("vk", UNTIL - timedelta(days=1), UNTIL)
+            telegram = FakeTelegramClient(telegram_world())
+            extract_batch_into_raw(
+                [s.as_dict() for s in search_queries() if s.platform == "telegram"],
+                UNTIL - timedelta(days=1),
+                UNTIL,
+                TelegramExtractor(lambda: TelegramChannelReader(telegram)),
+            )
         searches = vk.calls["newsfeed.search"]
         run_dbt(
             [
@@ -125,6 +177,11 @@ def found(warehouse, stamp_loads, tmp_path_factory) -> dict[str, Any]:
         incidents = dict(  # the officers' schema: the incidents with their messages' keys
             admin.execute("select source_message_key, municipality_code from casework.fct_incidents")
         )
+        telegram_places = admin.execute(
+            "select municipality_code, municipality_source from intermediate.int_messages_classified"
+            " where source_message_key = %s",
+            [f"telegram:{TELEGRAM_UNREGISTERED}/12"],
+        ).fetchall()
         unchanged = dict(os.environ) == environment  # extraction and dbt wrote no setting into it
         candidates = admin.execute(
             "select community_key, week_start, incident_count, municipality_codes, last_seen_at,"
@@ -135,6 +192,8 @@ def found(warehouse, stamp_loads, tmp_path_factory) -> dict[str, Any]:
         "incidents": incidents,
         "candidates": candidates,
         "searches": searches,
+        "telegram_requests": telegram.requests,
+        "telegram_places": telegram_places,
         "environment_unchanged": unchanged,
     }
 
@@ -150,13 +209,21 @@ def test_a_searched_post_that_names_no_place_has_its_communitys_city(found) -> N
     assert found["incidents"][f"vk:wall{PLACELESS}_7"] == "yeysky"  # VK says the community is in Ейск
 
 
+def test_a_telegram_post_that_names_no_place_has_its_channel_s_described_place(found) -> None:
+    assert ("GetFullChannel", TELEGRAM_UNREGISTERED) in found["telegram_requests"]
+    assert ("GetDialogs",) not in found["telegram_requests"]
+    # its description says "Новости Ейска и Ейского района"; the post itself names no place
+    assert found["telegram_places"] == [("yeysky", "community")]
+
+
 def test_extraction_and_dbt_leave_the_environment_as_it_was(found) -> None:
     assert found["environment_unchanged"]
 
 
 def test_its_community_is_a_candidate_for_the_registry(found) -> None:
     published = UNTIL - timedelta(hours=5)
-    assert [row for row in found["candidates"] if row[0] != f"vk:{PLACELESS}"] == [
+    others_found = (f"vk:{PLACELESS}", f"telegram:{TELEGRAM_UNREGISTERED}")
+    assert [row for row in found["candidates"] if row[0] not in others_found] == [
         (
             f"vk:{UNREGISTERED}",
             date(2026, 11, 23),  # the Monday of the week

@@ -68,17 +68,21 @@ def test_a_telegram_search_finds_the_words_in_every_joined_chat_within_the_windo
     extractor = TelegramExtractor(lambda: TelegramChannelReader(fake))
     query = Source(f"telegram:search:{words}", "telegram", "query", words, "поиск")
 
-    [batch] = list(extractor.extract(query, SINCE, UNTIL, {}))
+    [channels, batch] = list(extractor.extract(query, SINCE, UNTIL, {}))
 
     assert {(r["peer_id"]["channel_id"], r["id"]) for r in batch.records} == expected
     assert len({r["peer_id"]["channel_id"] for r in batch.records}) > 1, "more than one chat searched"
     assert batch.cursor == {"searched_until": int(UNTIL.timestamp())}
-    assert {request[0] for request in fake.requests} == {"SearchGlobal"}
+    # the channels whose posts it found, described (GetFullChannel) before the messages are loaded
+    posted_in = {r["peer_id"]["channel_id"] for r in batch.records if r.get("post")}
+    assert channels.table == "telegram_channels" and {r["id"] for r in channels.records} == posted_in
+    assert all(r["full_chat"]["about"] for r in channels.records)
+    assert {request[0] for request in fake.requests} == {"SearchGlobal", "GetFullChannel"}
 
     # the next run searches from where this one stopped, whatever window it is given
     later = max(m.date for m in everything if words in m.message.casefold()) + timedelta(seconds=1)
     cursors = {batch.method: batch.cursor}
-    [again] = list(extractor.extract(query, later - timedelta(seconds=1), later, cursors))
+    *_, again = list(extractor.extract(query, later - timedelta(seconds=1), later, cursors))
     assert {(r["peer_id"]["channel_id"], r["id"]) for r in again.records} == found_in(UNTIL, later)
     assert len(found_in(UNTIL, later)) > len(found_in(later - timedelta(seconds=1), later))
 
@@ -95,7 +99,7 @@ def test_short_flood_waits_are_slept_within_the_retry_budget_then_the_source_wai
         fake = FakeTelegramClient(world, flood_waits={n: 2 for n in range(1, waits + 1)})
         return TelegramExtractor(lambda: TelegramChannelReader(fake), sleep=sleep)
 
-    [batch] = list(extractor(RETRY_BUDGET).extract(query, SINCE, UNTIL, {}))
+    *_, batch = list(extractor(RETRY_BUDGET).extract(query, SINCE, UNTIL, {}))
     assert batch.records and slept == [2.0] * RETRY_BUDGET
 
     with pytest.raises(SourceDeferred):

@@ -23,7 +23,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 from telethon import utils
-from telethon.errors import FloodWaitError, MsgIdInvalidError
+from telethon.errors import FloodWaitError, MsgIdInvalidError, RPCError
 from telethon.tl.functions.channels import GetFullChannelRequest
 from telethon.tl.functions.messages import GetDiscussionMessageRequest
 from telethon.tl.tlobject import TLObject
@@ -223,7 +223,8 @@ class TelegramExtractor:
         today = until.date().isoformat()
         async with self.reader_factory() as reader:
             if source.kind == "query":
-                yield await self._search(reader, source, since, until, cursors)
+                async for batch in self._search(reader, source, since, until, cursors):
+                    yield batch
                 return
             channel = await self._call(
                 source, "channel lookup", lambda: reader.channel(source.external_id, source.screen_name)
@@ -275,17 +276,51 @@ class TelegramExtractor:
         since: datetime,
         until: datetime,
         cursors: dict[str, dict[str, Any]],
-    ) -> Batch:
-        """The messages a keyword search finds in the window, from where the last search stopped."""
+    ) -> AsyncIterator[Batch]:
+        """The messages a keyword search finds in the window, from where the last search stopped, after
+        the channels whose posts it found (`_describe_channels`)."""
         searched_until = cursors.get(SEARCH_METHOD, {}).get("searched_until")
         if searched_until is not None:  # a missed run leaves no gap
             since = min(since, datetime.fromtimestamp(searched_until, since.tzinfo))
         found = await self._call(
             source, "search", lambda: _collect(reader.search(source.external_id, since, until))
         )
+        described = await self._describe_channels(reader, source, found)
+        if described:
+            yield Batch("telegram_channels", described, method=CHANNEL_INFO_METHOD)
         cursor = {"searched_until": max(int(until.timestamp()), searched_until or 0)}
         records = [message_payload(m) for m in found]
-        return Batch("telegram_messages", records, method=SEARCH_METHOD, cursor=cursor)
+        yield Batch("telegram_messages", records, method=SEARCH_METHOD, cursor=cursor)
+
+    async def _describe_channels(
+        self, reader: TelegramChannelReader, source: Source, found: list[Message]
+    ) -> list[dict[str, Any]]:
+        """GetFullChannelRequest of each channel whose posts the search found: a post that names no
+        place gets its municipality from the channel's description (`full_chat.about`). Only broadcast
+        channels (a post's `peer_id`): a basic group's full chat would list its members. Loaded before
+        the messages, so the transform that classifies them sees their channels; a channel Telegram
+        will not describe (made private since) is skipped, its messages are kept."""
+        channel_ids = sorted(
+            {m.peer_id.channel_id for m in found if m.post and isinstance(m.peer_id, PeerChannel)}
+        )
+        described = []
+        for channel_id in channel_ids:
+            try:
+                full = await self._call(
+                    source,
+                    f"channel info of {channel_id}",
+                    partial(reader.channel_info, PeerChannel(channel_id)),
+                )
+            except (RPCError, ValueError) as exc:
+                log.warning(
+                    "%s: channel %s found by the search is not described: %s",
+                    source.source_id,
+                    channel_id,
+                    exc,
+                )
+                continue
+            described.append(channel_info_payload(full))
+        return described
 
     async def _threads(
         self,
