@@ -107,7 +107,7 @@ def _raw_counts() -> str:
     from socmon.warehouse import server
 
     counts = {}
-    with server.connect("admin") as conn:
+    with server.connect("loader") as conn:  # raw is the loader's
         for table in ("vk_posts", "vk_comments", "ok_topics", "ok_comments", "telegram_messages", "rejected"):
             counts[table] = conn.execute(f"select count(*) from raw.{table}").fetchall()[0][0]
     return (

@@ -312,7 +312,7 @@ def _predictions(messages: Sequence[LabelledMessage]) -> dict[str, Prediction]:
     from socmon.warehouse import server
 
     keys = message_keys(messages)
-    with server.connect("admin") as conn:
+    with server.connect("transform") as conn:  # what the eval's dbt build wrote, as the role that wrote it
         rows = conn.execute(
             """
             select

@@ -13,6 +13,7 @@ staging takes a message's `detected_at` from it, so a test that builds the marts
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -70,6 +71,28 @@ def empty_raw(admin):
     # the threads of the module's earlier worlds, which the extractors would try to re-read
     admin.execute("drop view if exists casework.open_incident_threads")
     return admin
+
+
+@pytest.fixture
+def only_the_role():
+    """`with only_the_role("transform"): ...`: see `holding_only`."""
+    return holding_only
+
+
+@contextmanager
+def holding_only(role: str) -> Iterator[None]:
+    """Inside the block this process holds one role's credentials only, as a task holding only its
+    Airflow connection does (socmon_warehouse_<role>): a connection as any other role fails, naming it."""
+    from socmon.orchestration import WAREHOUSE_CONNECTION_PREFIX, warehouse_connections
+
+    connections = warehouse_connections([role])
+    with pytest.MonkeyPatch.context() as env:
+        for name in [name for name in os.environ if name.startswith(WAREHOUSE_CONNECTION_PREFIX)]:
+            env.delenv(name)
+        env.setenv("AIRFLOW_CTX_DAG_ID", "socmon_cli_job")  # no credentials file, as in a task
+        for name, value in connections.items():
+            env.setenv(name, value)
+        yield
 
 
 @contextmanager

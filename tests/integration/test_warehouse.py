@@ -97,11 +97,16 @@ def test_officers_read_casework_marts_and_no_staging_model_and_write_nothing(war
         assert [statement for statement in writes if not refused(officer, statement)] == []
 
 
-def test_people_s_roles_have_timeouts_that_cannot_hold_dbt(warehouse):
+def test_people_s_roles_have_timeouts_that_cannot_hold_dbt_and_bounded_connections(warehouse):
     for role in ("bi", "officer"):
         with warehouse.connect(role) as conn:
             assert conn.execute("show statement_timeout").fetchone() == ("5min",)
             assert conn.execute("show idle_in_transaction_session_timeout").fetchone() == ("1min",)
+    with warehouse.connect("admin") as conn:
+        limits = conn.execute(
+            "select rolname, rolconnlimit from pg_roles where rolname like 'socmon%' and rolconnlimit >= 0"
+        ).fetchall()
+    assert dict(limits) == {"socmon_bi": 20, "socmon_officer": 50}  # as README says
 
 
 def test_the_loader_writes_raw_and_reads_nothing_built_by_dbt(warehouse, probes):
@@ -140,7 +145,7 @@ def test_the_transform_role_reads_raw_and_never_writes_it(warehouse, probes):
 
 def test_the_urls_name_each_role(warehouse):
     assert warehouse.url("bi").startswith("postgresql://socmon_bi:")
-    assert warehouse.url().startswith("postgresql://socmon:")
+    assert warehouse.url("admin").startswith("postgresql://socmon:")
 
 
 WALL_WITH_ONE_BROKEN_ITEM = """{"response": {"count": 4, "items": [
@@ -149,6 +154,17 @@ WALL_WITH_ONE_BROKEN_ITEM = """{"response": {"count": 4, "items": [
   {"id": 13, "owner_id": -100002, "from_id": 503, "date": 1764068400, "text": "Яма на ул. Кирова"},
   {"id": 14, "owner_id": -100002, "date": 1764068400, "text": "Продам гараж"}
 ]}}"""
+
+
+def test_db_init_and_url_print_no_owner_password_and_url_defaults_to_bi(warehouse, capsys):
+    from socmon.cli import main as socmon
+
+    assert socmon(["db", "init"]) == 0
+    assert socmon(["db", "url"]) == 0
+    init, url = capsys.readouterr().out.strip().splitlines()
+    secrets = [secret for secret in warehouse.credentials().values() if secret in init]
+    assert secrets == [] and "socmon db url --role" in init
+    assert url == warehouse.url("bi")
 
 
 def test_a_file_with_one_malformed_item_loads_the_others_and_quarantines_it(empty_raw, tmp_path):

@@ -47,10 +47,13 @@ def quarantined_records(conn: psycopg.Connection, since: datetime | None = None)
     return [QuarantinedRecord(*row) for row in conn.execute(query, params)]
 
 
+READER_ROLE = "transform"  # the one role that reads both: raw.rejected (as raw's reader) and staging
+
+
 def print_quarantine(since: datetime | None = None) -> None:
     from socmon.warehouse import server
 
-    with server.connect("admin") as conn:
+    with server.connect(READER_ROLE) as conn:
         records = quarantined_records(conn, since)
     for record in records:
         excerpt = " ".join(record.excerpt.split())

@@ -106,7 +106,7 @@ def _run(cl: Cluster, args: list[str], **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, capture_output=True, text=True, **kwargs)
 
 
-def url(role: str = "admin") -> str:
+def url(role: str) -> str:
     params = connection_params(role)
     secret = quote(str(params["password"]), safe="")
     return f"postgresql://{params['user']}:{secret}@{params['host']}:{params['port']}/{params['dbname']}"
@@ -121,7 +121,7 @@ def where() -> str:
     )
 
 
-def connection_params(role: str = "admin") -> dict[str, str | int]:
+def connection_params(role: str) -> dict[str, str | int]:
     """Where and as whom `role` connects: its Airflow connection in a task (socmon_warehouse_<role>),
     otherwise the settings and the role's password (credentials file or variable)."""
     if from_airflow := airflow_connection_params(role):
@@ -137,7 +137,9 @@ def connection_params(role: str = "admin") -> dict[str, str | int]:
     }
 
 
-def connect(role: str = "admin", **kwargs: Any) -> psycopg.Connection:
+def connect(role: str, **kwargs: Any) -> psycopg.Connection:
+    """A connection as `role` (a key of ROLES): every caller names the least role it needs; there is no
+    default, least of all the owner."""
     params: dict[str, Any] = {**connection_params(role), **kwargs}
     return psycopg.connect(**params)
 
