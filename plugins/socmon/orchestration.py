@@ -65,6 +65,8 @@ def airflow_environment(
             "AIRFLOW__CORE__DAGS_FOLDER": str(s.project_dir / "dags"),
             "AIRFLOW__CORE__PARALLELISM": "2",
             "DO_NOT_TRACK": "1",
+            # Telegram's StringSession (the connection's extra `session`) is masked like a password
+            "AIRFLOW__CORE__SENSITIVE_VAR_CONN_NAMES": "session",
             "SOCMON_HOME": str(s.project_dir),
             "SOCMON_PG_DATABASE": s.database,  # this process's, also while `using_database` points it
         }

@@ -109,6 +109,7 @@ def test_airflow_settings_follow_the_conventions(services: dict) -> None:
             "SimpleAuthManager is for development"
         )
         assert env["AIRFLOW__CORE__LOAD_EXAMPLES"] == "false", name
+        assert "session" in env["AIRFLOW__CORE__SENSITIVE_VAR_CONN_NAMES"].split(","), "Telegram's session"
         assert VARIABLE.fullmatch(env["AIRFLOW__API_AUTH__JWT_SECRET"]), "the JWT secret comes from .env"
         for key in (key for key in env if key.startswith("AIRFLOW_CONN_")):
             [(variable, guard)] = VARIABLE.findall(env[key])

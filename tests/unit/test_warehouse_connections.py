@@ -96,3 +96,40 @@ def test_the_warehouse_s_secrets_are_read_through_the_settings_and_never_printed
     assert server.password("socmon_bi") == "rewritten-by-db-up"  # the file again once it changed
     with pytest.raises(WarehouseError, match="SOCMON_PG_PASSWORD__SOCMON_OFFICER"):
         server.password("socmon_officer")
+
+
+def test_airflow_masks_the_telegram_session_in_the_harness_s_runs(embedded) -> None:
+    """The extra `session` of telegram_default (a StringSession: the whole account) is masked in task
+    logs like a password, in every `airflow` command the demo and the tests run."""
+    import subprocess
+    import sys
+
+    probe = (
+        "from airflow.sdk._shared.secrets_masker import redact;"
+        "print(redact({'session': '1BVtsOKABu0-a-string-session'}))"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", probe], env=airflow_environment(), capture_output=True, text=True, check=True
+    ).stdout
+    assert "a-string-session" not in shown and "***" in shown
+
+
+def test_files_with_secrets_are_their_owner_s_only_even_under_an_open_umask(tmp_path) -> None:
+    """credentials.json and initdb's password file: created 0600, never briefly world-readable."""
+    import os
+
+    from socmon.warehouse.credentials import _write_secret_file
+
+    old = os.umask(0)
+    try:
+        _write_secret_file(tmp_path / "credentials.json", "{}")
+        opened = tmp_path / "was-open.json"
+        opened.write_text("")
+        opened.chmod(0o644)
+        _write_secret_file(opened, "{}")
+    finally:
+        os.umask(old)
+    assert [(p.name, p.stat().st_mode & 0o777) for p in sorted(tmp_path.iterdir())] == [
+        ("credentials.json", 0o600),
+        ("was-open.json", 0o600),
+    ]
