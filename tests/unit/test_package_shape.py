@@ -7,6 +7,7 @@ only waits for the right call order to bite.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import socmon
@@ -128,3 +129,32 @@ def test_no_module_is_over_500_lines():
         if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
     }
     assert long == {}
+
+
+def allowed_imports() -> dict[str, set[str] | None]:
+    """docs/ARCHITECTURE.md's table of layers: each folder or top-level module (first column) and the
+    ones it may import (second column; None: anything)."""
+    document = (PACKAGE.parents[1] / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    table = document.split("| folder / module", 1)[1].split("\n\n", 1)[0]
+    allowed: dict[str, set[str] | None] = {}
+    for row in table.splitlines()[2:]:
+        _, layer, may_import, _ = row.split("|")
+        imports = {name.rstrip("/") for name in re.findall(r"`([^`]+)`", may_import)}
+        for name in re.findall(r"`([^`]+)`", layer):
+            allowed[name.rstrip("/")] = None if may_import.strip() == "anything" else imports
+    return allowed
+
+
+def test_each_folder_imports_only_what_docs_architecture_allows():
+    allowed = allowed_imports()
+    top = {name: name.split(".")[1] if "." in name else "socmon" for name in modules()}
+    assert set(top.values()) <= set(allowed), "a folder or module the document does not place"
+    unexpected = sorted(
+        (top[module], top[i])
+        for module, imported in module_graph().items()
+        for i in imported
+        if top[i] != top[module]
+        and (permitted := allowed[top[module]]) is not None
+        and top[i] not in permitted
+    )
+    assert unexpected == []
