@@ -243,7 +243,12 @@ word_hits as materialized (
         message_tokens.source_message_key,
         vocabulary_terms.pattern_id,
         vocabulary_terms.regex_id,
-        vocabulary_terms.required_text,
+        -- a regular expression's alternative is worth trying only where its required text is
+        vocabulary_terms.required_text is null
+            or strpos(
+                case when vocabulary_terms.reads_whole_text then message_tokens.normalized_text else message_tokens.content_text end,
+                vocabulary_terms.required_text
+            ) > 0                                                                   as is_worth_trying,
         words.word_position - coalesce(vocabulary_terms.word_number, 1) + 1        as start_position,
         words.word_position - coalesce(vocabulary_terms.word_number, 1) + vocabulary_terms.word_count
                                                                                     as end_position
@@ -350,20 +355,18 @@ phrase_hits as materialized (
 -- the regular expressions each message may match: those with an anchor that starts one of its words, and
 -- those without one whose required text (a literal every match holds: "*", "/", "этажк") is in it; an
 -- anchored one is tried only when the text also holds one of its alternatives' required texts
+-- (is_worth_trying, checked where the anchor was found)
 regex_candidates as (
     select
         source_message_key,
         regex_id,
-        min(first_word_position)                                            as first_word_position,
-        -- the texts that one of the alternatives found needs (none: one needs none)
-        case when not bool_or(required_text is null) then array_agg(required_text) end
-                                                                            as required_texts
+        min(first_word_position)                                            as first_word_position
     from (
-        select source_message_key, regex_id, required_text, start_position as first_word_position
+        select source_message_key, regex_id, is_worth_trying, start_position as first_word_position
         from word_hits
         where regex_id is not null
         union all
-        select message_tokens.source_message_key, regex_alternatives.regex_id, null, 1
+        select message_tokens.source_message_key, regex_alternatives.regex_id, true, 1
         from message_tokens
         inner join regex_alternatives
             on regex_alternatives.anchor is null
@@ -374,9 +377,11 @@ regex_candidates as (
             ) > 0
     ) as found
     group by source_message_key, regex_id
+    having bool_or(is_worth_trying)
 ),
 
--- the regular expressions, tried on their candidates in order (each is compiled once)
+-- the regular expressions, tried on their candidates in order (each is compiled once): the narrow candidates
+-- are sorted, and the texts joined to them after the sort, in the same order (a hash of the batch's texts)
 regex_hits as materialized (
     select
         source_message_key,
@@ -387,7 +392,10 @@ regex_hits as materialized (
         select
             candidates.source_message_key,
             candidates.pattern_id,
-            regexp_count(candidates.searched_text, candidates.regex)   as hit_count,
+            regexp_count(
+                case when candidates.reads_whole_text then message_tokens.normalized_text else message_tokens.content_text end,
+                candidates.regex
+            )                                       as hit_count,
             candidates.first_word_position
         from (
             select
@@ -396,25 +404,15 @@ regex_hits as materialized (
                 regexes.pattern_id,
                 regex_candidates.first_word_position,
                 regexes.regex,
-                case when regexes.reads_whole_text then message_tokens.normalized_text else message_tokens.content_text end
-                                                    as searched_text
+                regexes.reads_whole_text
             from regex_candidates
             inner join regexes
                 on regexes.regex_id = regex_candidates.regex_id
-            inner join message_tokens
-                on message_tokens.source_message_key = regex_candidates.source_message_key
-            where regex_candidates.required_texts is null
-                or exists (
-                    select 1
-                    from unnest(regex_candidates.required_texts) as required (required_text)
-                    where strpos(
-                        case when regexes.reads_whole_text then message_tokens.normalized_text else message_tokens.content_text end,
-                        required.required_text
-                    ) > 0
-                )
             order by regexes.regex_id
             offset 0  -- the sort stays below the regular expressions
         ) as candidates
+        inner join message_tokens
+            on message_tokens.source_message_key = candidates.source_message_key
         offset 0
     ) as counted
     where hit_count > 0
