@@ -2,7 +2,7 @@
     config(
         materialized='incremental',
         unique_key='source_message_key',
-        incremental_strategy='delete+insert',
+        incremental_strategy='delete_insert_planned',
         on_schema_change='append_new_columns',
         indexes=[
             {'columns': ['source_message_key']},
@@ -15,6 +15,7 @@
             {'columns': ['thread_root_key']},
             {'columns': ['reply_thread_key']},
             {'columns': ['parent_message_key']},
+            {'columns': ['is_overridden']},
         ],
         pre_hook=[
             "set local work_mem = '256MB'",
@@ -39,7 +40,9 @@
     An incremental run classifies the messages int_messages_unioned wrote since the ones it classified last
     (its own largest unioned_at: a run that was interrupted or skipped loses nothing), and those with (or
     formerly with) a correction; all of them when some row was classified under another rule_version.
-    Every row written carries classified_at, the watermark of the models downstream. -#}
+    Every row written carries classified_at, the watermark of the models downstream. The batch's old rows are
+    deleted with the planner's defaults (delete_insert_planned, macros/incremental.sql): the key's index, not
+    a scan of the whole history under this query's pre-hooks. -#}
 
 {%- set rule_version = rule_version() %}
 
@@ -88,13 +91,14 @@ classification_overrides as (
     {%- if not reclassify_all %}
         {%- set batch_condition %}
         batch.unioned_at > {{ processed_since('unioned_at') }}
-        or batch.source_message_key in (
+        -- a key array (not `in (select …)`), so that both arms are index scans, whatever the history's size
+        or batch.source_message_key = any(array(
             select source_message_key from {{ ref('classification_overrides') }}
             {%- if 'is_overridden' in adapter.get_columns_in_relation(this) | map(attribute='name') | list %}
             union all
             select source_message_key from {{ this }} where is_overridden
             {%- endif %}
-        )
+        ))
         {%- endset %}
     {%- endif %}
 {%- endif %}
