@@ -43,7 +43,7 @@ def nested(depth: int) -> str:
 
 
 CLEAN_VK = {
-    101: "В Армавире третий день нет воды на улице Кирова 😡",
+    101: "В Армавире третий день нет воды на улице Кирова 😡 +7 (861) 255-12-34, voda.kirova@mail.ru",
     102: "Яма на дороге по ул. Ленина\u2028уже месяц никто не чинит",  # U+2028 inside the text
     103: "Продам гараж",
     104: "Когда уберут мусор во дворе на Розы Люксембург?",
@@ -160,6 +160,16 @@ def telegram_key(message_id: int) -> str:
 def test_every_clean_item_is_classified(bad_input_built):
     clean = {vk_key(i) for i in CLEAN_VK} | {telegram_key(i) for i in CLEAN_TELEGRAM}
     assert clean <= bad_input_built["classified"]
+
+
+def test_officers_see_an_incident_s_text_with_phone_numbers_and_e_mails_masked(warehouse, bad_input_built):
+    with warehouse.connect("officer") as officer:
+        [(text,)] = officer.execute(
+            "select message_text from casework.fct_incidents where source_message_key = %s", [vk_key(101)]
+        ).fetchall()
+    assert text.startswith("В Армавире третий день нет воды")
+    assert "[телефон скрыт]" in text and "[e-mail скрыт]" in text
+    assert "255-12-34" not in text and "voda.kirova" not in text
 
 
 def test_no_broken_item_reaches_the_marts(bad_input_built):
