@@ -19,9 +19,10 @@ final as (
     select *
     from incidents
     {%- if has_watermark %}
-    where evaluated_run_at > (
-        select coalesce(max(evaluated_run_at), '-infinity'::timestamptz) from {{ snapshot }}
-    )
+    -- read by the snapshot's evaluated_run_at index, as a literal: behind a subquery Postgres expects a
+    -- third of fct_incidents and hashes every current version of the snapshot against it
+    where evaluated_run_at > {{ watermark_literal(
+        "select coalesce(max(evaluated_run_at), '-infinity'::timestamptz) from " ~ snapshot) }}
     {%- endif %}
 )
 
