@@ -12,7 +12,7 @@
     {%- set code = [] -%}
     {%- for node in (graph.get('nodes') or {}).values() | selectattr('resource_type', 'equalto', 'model') -%}
         {%- if node.name in ['int_message_tokens', 'int_message_municipalities', 'int_lexicon_terms',
-                'int_messages_classified'] -%}
+                'int_message_report_scores', 'int_messages_classified'] -%}
             {%- do code.append(node.raw_code) -%}
             {%- for parent in (node.depends_on or {}).get('nodes', []) -%}
                 {%- set seed = graph['nodes'].get(parent) -%}

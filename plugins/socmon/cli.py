@@ -140,6 +140,12 @@ def _eval(args: argparse.Namespace) -> int:
     )
 
 
+def _train_classifier(args: argparse.Namespace) -> int:
+    from socmon.report_model import run_training
+
+    return run_training(Path(args.development_set) if args.development_set else None)
+
+
 def _sandbox(args: argparse.Namespace) -> int:
     _require_sandbox()
     from socmon_sandbox.server import serve_forever
@@ -260,6 +266,15 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: SOCMON_EVAL_NEGATIVE_SHARE or 0.85)",
     )
     evaluation.set_defaults(func=_eval)
+
+    training = sub.add_parser(
+        "train-classifier",
+        help="fit the report-vs-talk score on the dev set, write seeds/rules/report_score_weights.csv",
+    )
+    training.add_argument(
+        "development_set", nargs="?", help="JSONL file (default: tests/data/incident_dev_set.jsonl)"
+    )
+    training.set_defaults(func=_train_classifier)
 
     pools = sub.add_parser("pools", help="create or resize the Airflow pools the DAGs use")
     pools.set_defaults(func=_pools)

@@ -14,7 +14,7 @@ import re
 
 import pytest
 
-from socmon.config import settings
+from socmon.config import settings, using_database
 from socmon.evaluation import (
     NEGATIVE_SHARE,
     TARGETS,
@@ -23,6 +23,7 @@ from socmon.evaluation import (
     load_labelled_set,
     measure,
 )
+from socmon.report_model import DEVELOPMENT_SET, SEED_PATH, read_seed, read_words, train
 
 pytestmark = pytest.mark.integration
 
@@ -45,20 +46,12 @@ def labelled_sets(warehouse):
 
 
 HELD_OUT_BELOW_TARGETS = (
-    "issue 12: on the held-out part F1 0.85 as written (0.79 at the base rate), precision 0.68 at the base "
-    "rate, category 0.83, body 0.84: below the targets"
+    "issue 12: on the held-out part, with the report-vs-talk score, F1 0.91 and precision 0.93 at the base "
+    "rate meet the targets, but category 0.83 and body 0.84 are below 0.90"
 )
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        "incident_dev_set",
-        pytest.param(
-            "incident_holdout_set", marks=pytest.mark.xfail(strict=False, reason=HELD_OUT_BELOW_TARGETS)
-        ),
-    ],
-)
+@pytest.mark.parametrize("name", ["incident_dev_set", "incident_holdout_set"])
 def test_the_classifier_meets_the_targets(labelled_sets, name):
     scores = labelled_sets[name]
     assert scores.f1 >= 0.85, f"incident F1 {scores.f1:.3f}"
@@ -92,3 +85,12 @@ def test_the_rules_keep_their_figures_on_the_earlier_lines(labelled_sets):
 def test_non_incidents_get_their_reason(labelled_sets):
     scores = labelled_sets["earlier_lines"]
     assert scores.reason_accuracy >= 0.85
+
+
+def test_the_report_score_seed_is_what_training_on_the_development_set_writes(labelled_sets):
+    """`socmon train-classifier` on the dev set's words (as int_message_tokens split them) writes the seed."""
+    development = load_labelled_set(settings().project_dir / DEVELOPMENT_SET)
+    with using_database(EVAL_DATABASE):
+        words = read_words(development)
+    seed = read_seed(settings().dbt_project_dir / SEED_PATH)
+    assert train(development, words).seed_rows() == seed.seed_rows()

@@ -68,6 +68,10 @@ places as (
     select * from {{ ref('int_message_municipalities') }}
 ),
 
+report_scores as (
+    select * from {{ ref('int_message_report_scores') }}
+),
+
 author_links as (
     select * from {{ source('ops', 'author_links') }}
 ),
@@ -547,6 +551,9 @@ ruled as (
                 or best_categories.category_score < 2
                     and not coalesce(message_markers.is_complaint, false)
                     and named_bodies.body_code is null
+                -- what the rules would report, but the words read as talk: the learned report-vs-talk
+                -- score (int_message_report_scores) is below its floor
+                or not coalesce(report_scores.is_report, true)
                 then 'not_about_authorities'
         end                                                       as rule_reason,
         nullif(messages.text_words, '')                           as duplicate_text_key
@@ -561,6 +568,8 @@ ruled as (
         on message_markers.source_message_key = messages.source_message_key
     left join places
         on places.source_message_key = messages.source_message_key
+    left join report_scores
+        on report_scores.source_message_key = messages.source_message_key
 ),
 
 -- duplicates: among would-be incidents, the same author's near-identical text within the window of an
