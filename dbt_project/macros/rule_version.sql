@@ -39,3 +39,15 @@
     {%- endset -%}
     {{ return('rules-' ~ run_query(combined).columns[0].values()[0][:12]) }}
 {%- endmacro %}
+
+{#- Whether this incremental model holds rows written under a rule version other than `version`: its run
+    then re-does every message instead of the batch. -#}
+{% macro holds_other_rule_version(version) -%}
+    {%- if not execute -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set found = run_query(
+        "select exists (select 1 from " ~ this ~ " where rule_version <> '" ~ version ~ "')"
+    ) -%}
+    {{ return(found.columns[0].values()[0]) }}
+{%- endmacro %}

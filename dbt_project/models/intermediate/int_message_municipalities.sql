@@ -45,14 +45,7 @@ messages as (
     select source_message_key, loaded_at, unioned_at, words
     from tokens
     {% if is_incremental() %}
-    {%- set reclassify_all = false %}
-    {%- if execute %}
-        {%- set other_versions = run_query(
-            "select exists (select 1 from " ~ this ~ " where rule_version <> '" ~ rule_version ~ "')"
-        ) %}
-        {%- set reclassify_all = other_versions.columns[0].values()[0] %}
-    {%- endif %}
-    {%- if not reclassify_all %}
+    {%- if not holds_other_rule_version(rule_version) %}
     -- (re)split by int_message_tokens since this model's last run
     where tokens.unioned_at > {{ processed_since('unioned_at') }}
     {%- endif %}

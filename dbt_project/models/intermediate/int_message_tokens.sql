@@ -40,14 +40,7 @@ messages as (
         {{ normalize_text('message_text') }}       as normalized_text
     from unioned
     {% if is_incremental() %}
-    {%- set resplit_all = false %}
-    {%- if execute %}
-        {%- set other_versions = run_query(
-            "select exists (select 1 from " ~ this ~ " where rule_version <> '" ~ rule_version ~ "')"
-        ) %}
-        {%- set resplit_all = other_versions.columns[0].values()[0] %}
-    {%- endif %}
-    {%- if not resplit_all %}
+    {%- if not holds_other_rule_version(rule_version) %}
     -- (re)written by int_messages_unioned since this model's last run
     where unioned.unioned_at > {{ processed_since('unioned_at') }}
     {%- endif %}

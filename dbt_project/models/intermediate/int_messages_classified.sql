@@ -85,14 +85,7 @@ classification_overrides as (
     rule_version. The same condition selects the batch's texts and its words (int_message_tokens). -#}
 {%- set batch_condition = 'true' %}
 {%- if is_incremental() %}
-    {%- set reclassify_all = false %}
-    {%- if execute %}
-        {%- set other_versions = run_query(
-            "select exists (select 1 from " ~ this ~ " where rule_version <> '" ~ rule_version ~ "')"
-        ) %}
-        {%- set reclassify_all = other_versions.columns[0].values()[0] %}
-    {%- endif %}
-    {%- if not reclassify_all %}
+    {%- if not holds_other_rule_version(rule_version) %}
         {%- set batch_condition %}
         batch.unioned_at > {{ processed_since('unioned_at') }}
         -- a key array (not `in (select …)`), so that both arms are index scans, whatever the history's size
