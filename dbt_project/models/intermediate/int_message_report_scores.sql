@@ -35,14 +35,7 @@ messages as (
     select source_message_key, unioned_at, coalesce(content_words, words) as words
     from tokens
     {% if is_incremental() %}
-    {%- set rescore_all = false %}
-    {%- if execute %}
-        {%- set other_versions = run_query(
-            "select exists (select 1 from " ~ this ~ " where rule_version <> '" ~ rule_version ~ "')"
-        ) %}
-        {%- set rescore_all = other_versions.columns[0].values()[0] %}
-    {%- endif %}
-    {%- if not rescore_all %}
+    {%- if not holds_other_rule_version(rule_version) %}
     where tokens.unioned_at > {{ processed_since('unioned_at') }}
     {%- endif %}
     {% endif %}
