@@ -41,7 +41,8 @@ import shutil
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from socmon.config import settings, using_database
@@ -335,15 +336,20 @@ def _predictions(messages: Sequence[LabelledMessage]) -> dict[str, Prediction]:
     return predictions
 
 
-def classify(messages: Sequence[LabelledMessage], database: str | None = None) -> dict[str, Prediction]:
-    """Classify labelled messages with the real dbt models in a scratch database."""
+@contextmanager
+def scratch_build(
+    messages: Sequence[LabelledMessage], database: str | None = None, purpose: str = "eval"
+) -> Iterator[None]:
+    """Load labelled messages into a scratch database and classify them there with the real dbt models
+    (the whole ancestry of int_messages_classified: every rule model's rule_version digests every rule
+    seed); inside the block, connections go to that database."""
     from socmon.warehouse import roles, server
 
     server.up()
     with using_database(database or settings().eval_database):
         roles.ensure_database(server.credentials())
         _load_raw(messages)
-        with tempfile.TemporaryDirectory(prefix="socmon-eval-") as folder:
+        with tempfile.TemporaryDirectory(prefix=f"socmon-{purpose}-") as folder:
             started = time.monotonic()
             project = _project_copy(Path(folder), community_ids(messages))
             _run_dbt(
@@ -361,7 +367,13 @@ def classify(messages: Sequence[LabelledMessage], database: str | None = None) -
                     str(Path(folder) / "target"),
                 ],
             )
-            log.info("eval: dbt build +int_messages_classified in %.1f s", time.monotonic() - started)
+            log.info("%s: dbt build +int_messages_classified in %.1f s", purpose, time.monotonic() - started)
+        yield
+
+
+def classify(messages: Sequence[LabelledMessage], database: str | None = None) -> dict[str, Prediction]:
+    """Classify labelled messages with the real dbt models in a scratch database."""
+    with scratch_build(messages, database):
         return _predictions(messages)
 
 

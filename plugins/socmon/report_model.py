@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import csv
 import logging
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from socmon.config import settings, using_database
+from socmon.config import settings
 from socmon.evaluation_set import LabelledMessage, load_labelled_set
 from socmon.evaluation_shapes import message_keys
 
@@ -121,30 +120,9 @@ def write_seed(model: ReportModel, path: Path) -> None:
 
 def split_words(messages: Sequence[LabelledMessage], database: str | None = None) -> dict[str, list[str]]:
     """Each labelled message's words as int_message_tokens splits them (content_words), by message id."""
-    from socmon.evaluation import _load_raw, _project_copy, _run_dbt, community_ids
-    from socmon.warehouse import roles, server
+    from socmon.evaluation import scratch_build
 
-    server.up()
-    with using_database(database or settings().eval_database):
-        roles.ensure_database(server.credentials())
-        _load_raw(messages)
-        with tempfile.TemporaryDirectory(prefix="socmon-train-") as folder:
-            project = _project_copy(Path(folder), community_ids(messages))
-            _run_dbt(
-                project,
-                [
-                    "build",
-                    "--select",
-                    "+int_message_tokens",
-                    "--resource-type",
-                    "seed",
-                    "--resource-type",
-                    "model",
-                    "--full-refresh",
-                    "--target-path",
-                    str(Path(folder) / "target"),
-                ],
-            )
+    with scratch_build(messages, database, purpose="train"):
         return read_words(messages)
 
 
@@ -153,7 +131,7 @@ def read_words(messages: Sequence[LabelledMessage]) -> dict[str, list[str]]:
     from socmon.warehouse import server
 
     keys = message_keys(messages)
-    with server.connect("admin") as conn:
+    with server.connect("transform") as conn:  # the role that wrote int_message_tokens
         rows = conn.execute(
             "select source_message_key, coalesce(content_words, words) from intermediate.int_message_tokens"
         ).fetchall()
