@@ -1,8 +1,11 @@
-{#- The version of the classification rules: a digest of every rule seed the classification models read
-    (their rows as loaded) and of those models' own SQL, computed when a model is compiled. A rule or
-    lexicon change therefore always comes with a new version, and an incremental run that finds rows of
-    another version re-classifies everything. Human corrections (classification_overrides) are not part
-    of it: they are applied to the messages they name. -#}
+{#- The version of the classification rules: a digest of every rule seed the classifier's models read
+    (their rows as loaded) and of those models' SQL, computed when a model is compiled. The classifier's
+    models are those tagged `classifier`. A rule or lexicon change therefore always comes with a new
+    version, and an incremental run that finds rows of another version re-classifies everything.
+    What cannot change a classification is left out of the digest: a model's config() block (its
+    indexes, planner settings, strategy) and Jinja comments, so tuning how a model runs does not
+    re-classify a year of messages on deploy. Human corrections (classification_overrides) are not part
+    of it either: they are applied to the messages they name. -#}
 
 {% macro rule_version() -%}
     {%- if not execute -%}
@@ -11,9 +14,8 @@
     {%- set seeds = [] -%}
     {%- set code = [] -%}
     {%- for node in (graph.get('nodes') or {}).values() | selectattr('resource_type', 'equalto', 'model') -%}
-        {%- if node.name in ['int_message_tokens', 'int_message_municipalities', 'int_lexicon_terms',
-                'int_message_report_scores', 'int_messages_classified'] -%}
-            {%- do code.append(node.raw_code) -%}
+        {%- if 'classifier' in node.tags -%}
+            {%- do code.append(classifying_sql(node.raw_code)) -%}
             {%- for parent in (node.depends_on or {}).get('nodes', []) -%}
                 {%- set seed = graph['nodes'].get(parent) -%}
                 {%- if seed and seed.resource_type == 'seed' and seed.name != 'classification_overrides'
@@ -38,6 +40,13 @@
         from ({{ digests }}) as seed_digests
     {%- endset -%}
     {{ return('rules-' ~ run_query(combined).columns[0].values()[0][:12]) }}
+{%- endmacro %}
+
+{#- A model's SQL without what cannot change its rows: Jinja comments, and the config() block that opens
+    it (up to the first `}}` at the start of a line). -#}
+{% macro classifying_sql(raw_code) -%}
+    {%- set without_comments = modules.re.sub('(?s)[{]#.*?#[}]', '', raw_code).strip() -%}
+    {{ return(modules.re.sub('(?s)^[{][{][ \t\n]*config[(].*?\n[}][}]', '', without_comments).strip()) }}
 {%- endmacro %}
 
 {#- Whether this incremental model holds rows written under a rule version other than `version`: its run

@@ -1,16 +1,19 @@
-"""A cycle loads a seed only when its file changed since it was last loaded (ops.seed_loads).
+"""A cycle loads a seed only when its file changed since it was last loaded (ops.seed_loads); the rules'
+version changes when a rule seed or a classifier model's SQL changes, and only then.
 
-Runs on a copy of the dbt project (its seed files are edited here), against this module's database.
+Runs on a copy of the dbt project (its seed and model files are edited here), against this module's database.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 
 from socmon.config import settings
+from socmon.dbt_process import invoke_dbt
 from socmon.transform import sync_seeds, warehouse_lock
 
 pytestmark = pytest.mark.integration
@@ -75,3 +78,40 @@ def test_a_seed_is_reloaded_when_its_file_changes_and_only_then(project_copy: Pa
     admin.execute("drop table staging.working_calendar cascade")  # a seed table gone: loaded again
     with warehouse_lock("test_seed_loads"):
         assert sync_seeds() == ["working_calendar"]
+
+
+def _rule_version(project: Path) -> str:
+    """The rules' version compiled into int_messages_classified (the rows it writes carry it)."""
+    invoke_dbt(["compile", "--quiet", "--select", "int_messages_classified"], project=project / "dbt_project")
+    compiled = next((project / "dbt_project" / "target" / "compiled").rglob("int_messages_classified.sql"))
+    return re.search(r"rules-[0-9a-f]{12}", compiled.read_text(encoding="utf-8")).group()
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} is not in {path.name}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_the_rules_version_follows_the_rules_and_not_how_a_model_runs(project_copy: Path) -> None:
+    """A new version re-classifies every stored message (holds_other_rule_version): a year of them at 10M.
+    An index or a planner setting must not cost that on deploy; a rule or the classifying SQL must."""
+    models = project_copy / "dbt_project" / "models" / "intermediate"
+    with warehouse_lock("test_seed_loads"):
+        sync_seeds()
+    before = _rule_version(project_copy)
+
+    _edit(models / "int_messages_classified.sql", "{'columns': ['published_at']},", "")  # an index fewer
+    _edit(models / "int_message_tokens.sql", "config(", "config(\n        post_hook=['analyze {{ this }}'],")
+    _edit(models / "int_message_municipalities.sql", "{{", "{# reviewed #}\n{{")  # a Jinja comment
+    assert _rule_version(project_copy) == before, "a change of config or comments re-classifies everything"
+
+    _edit(models / "int_message_report_scores.sql", "select", "select distinct")
+    changed_sql = _rule_version(project_copy)
+    assert changed_sql != before, "the classifying SQL changed, yet the rules kept their version"
+
+    seed = next((project_copy / "dbt_project" / "seeds").rglob("relayed_message_markers.csv"))
+    seed.write_text(seed.read_text(encoding="utf-8") + '"\\mчитатели пишут\\M",relayed\n', encoding="utf-8")
+    with warehouse_lock("test_seed_loads"):
+        assert sync_seeds() == ["relayed_message_markers"]
+    assert _rule_version(project_copy) not in {before, changed_sql}, "a rule seed changed, not the version"

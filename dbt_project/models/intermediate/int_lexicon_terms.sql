@@ -1,5 +1,6 @@
 {{
     config(
+        tags=["classifier"],
         materialized='table',
         post_hook=["analyze {{ this }}"],
     )

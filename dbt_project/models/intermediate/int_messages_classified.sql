@@ -1,5 +1,6 @@
 {{
     config(
+        tags=["classifier"],
         materialized='incremental',
         unique_key='source_message_key',
         incremental_strategy='delete_insert_planned',
