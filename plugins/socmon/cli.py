@@ -269,7 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     training = sub.add_parser(
         "train-classifier",
-        help="fit the report-vs-talk score on the dev set, write seeds/rules/report_score_weights.csv",
+        help="fit the learned report and category scores on the dev set, write seeds/rules/*_weights.csv",
     )
     training.add_argument(
         "development_set", nargs="?", help="JSONL file (default: tests/data/incident_dev_set.jsonl)"

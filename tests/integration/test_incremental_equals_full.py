@@ -83,6 +83,7 @@ RUN_COLUMNS = [
 OUTPUTS = [
     "intermediate.int_messages_unioned",
     "intermediate.int_message_report_scores",
+    "intermediate.int_message_category_scores",
     "intermediate.int_messages_classified",
     "intermediate.int_incident_messages",
     "intermediate.int_answers_matched",

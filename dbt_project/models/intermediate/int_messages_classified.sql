@@ -34,7 +34,8 @@
       is at least the category's), not_about_authorities (no category, or a marker and no complaint), and
       duplicate (the same author's near-identical text within var duplicate_window_hours of an earlier
       would-be incident, in one or several networks);
-    - category by weighted keywords; body named in the text, else the category's default; municipality
+    - category by weighted keywords (a tie, or a report without a keyword, by the learned category score of
+      int_message_category_scores); body named in the text, else the category's default; municipality
       named in the text (gazetteer, word forms), else the monitored community's; importance by markers.
     Human corrections (seeds/overrides/classification_overrides.csv) win over every rule and are shown
     (is_overridden, override_by, override_reason).
@@ -71,6 +72,10 @@ places as (
 
 report_scores as (
     select * from {{ ref('int_message_report_scores') }}
+),
+
+category_rankings as (
+    select * from {{ ref('int_message_category_scores') }}
 ),
 
 author_links as (
@@ -483,6 +488,8 @@ named_bodies as (
 ),
 
 -- the best score; a tie goes to a category of the body the text names (Минспорт: бассейн and льготы),
+-- then to the one the learned category score ranks higher (int_message_category_scores: the keywords were
+-- written next to the development set, and their ties on other texts are the learned score's to break),
 -- then to the earliest hit
 best_categories as (
     select distinct on (category_scores.source_message_key)
@@ -494,10 +501,17 @@ best_categories as (
         on categories.code = category_scores.category_code
     left join named_bodies
         on named_bodies.source_message_key = category_scores.source_message_key
+    left join category_rankings
+        on category_rankings.source_message_key = category_scores.source_message_key
     order by
         category_scores.source_message_key,
         category_scores.score desc,
         coalesce(categories.default_body_code = named_bodies.body_code, false) desc,
+        case category_scores.category_code
+            when category_rankings.first_category_code then 1
+            when category_rankings.second_category_code then 2
+            when category_rankings.third_category_code then 3
+        end nulls last,
         category_scores.first_hit_position,
         category_scores.category_code
 ),
@@ -507,9 +521,13 @@ best_categories as (
 ruled as (
     select
         messages.*,
-        best_categories.category_code,
+        -- no keyword: the learned category of a text the learned report score reads as a report (the
+        -- verdict below stays the keywords')
+        coalesce(
+            best_categories.category_code,
+            case when report_scores.is_report then category_rankings.first_category_code end
+        )                                                         as category_code,
         named_bodies.body_code                                    as named_body_code,
-        categories.default_body_code,
         coalesce(places.text_municipality_code, messages.community_municipality_code)
                                                                   as municipality_code,
         case
@@ -554,8 +572,6 @@ ruled as (
     from messages
     left join best_categories
         on best_categories.source_message_key = messages.source_message_key
-    left join categories
-        on categories.code = best_categories.category_code
     left join named_bodies
         on named_bodies.source_message_key = messages.source_message_key
     left join message_markers
@@ -564,6 +580,8 @@ ruled as (
         on places.source_message_key = messages.source_message_key
     left join report_scores
         on report_scores.source_message_key = messages.source_message_key
+    left join category_rankings
+        on category_rankings.source_message_key = messages.source_message_key
 ),
 
 -- duplicates: among would-be incidents, the same author's near-identical text within the window of an
