@@ -19,7 +19,8 @@ The learned category score, the same way: a multinomial (softmax) L2 logistic re
 over the same word starts, fitted on the development set's incidents only, written to
 dbt_project/seeds/rules/category_score_weights.csv (weights below CATEGORY_WEIGHT_FLOOR in size dropped).
 int_message_category_scores ranks each message's categories by it; int_messages_classified lets it break
-the keyword rules' ties and name the category of a report whose words no keyword knows. Cross-validated on
+the keyword rules' ties, overrule a keyword lead of one point when it is sure (probability 0.6), and name
+the category of a report whose words no keyword knows. Cross-validated on
 the development set, it does little better than the keywords there (they were written next to those
 lines), but on lines the keywords were not tuned on it is right where the keywords tie or miss.
 """

@@ -34,8 +34,9 @@
       is at least the category's), not_about_authorities (no category, or a marker and no complaint), and
       duplicate (the same author's near-identical text within var duplicate_window_hours of an earlier
       would-be incident, in one or several networks);
-    - category by weighted keywords (a tie, or a report without a keyword, by the learned category score of
-      int_message_category_scores); body named in the text, else the category's default; municipality
+    - category by weighted keywords; by the learned category score of int_message_category_scores when it
+      is sure and the keywords lead by a point at most, to break their tie, and for a report without a
+      keyword; body named in the text, else the category's default; municipality
       named in the text (gazetteer, word forms), else the monitored community's; importance by markers.
     Human corrections (seeds/overrides/classification_overrides.csv) win over every rule and are shown
     (is_overridden, override_by, override_reason).
@@ -516,17 +517,33 @@ best_categories as (
         category_scores.category_code
 ),
 
+-- the keywords' lead: the best score over the second best (the best itself when one category is hit)
+category_leads as (
+    select
+        source_message_key,
+        max(score) - coalesce((array_agg(score order by score desc))[2], 0)    as keyword_lead
+    from category_scores
+    group by source_message_key
+),
+
 -- the rules together
 
 ruled as (
     select
         messages.*,
-        -- no keyword: the learned category of a text the learned report score reads as a report (the
-        -- verdict below stays the keywords')
-        coalesce(
-            best_categories.category_code,
-            case when report_scores.is_report then category_rankings.first_category_code end
-        )                                                         as category_code,
+        -- the category; the verdict below stays the keywords'
+        case
+            -- the keywords lead by a point at most (one incidental word), and the learned category score
+            -- is sure of its first category
+            when category_leads.keyword_lead <= 1
+                and category_rankings.first_category_probability >= 0.6
+                then category_rankings.first_category_code
+            -- no keyword: the learned category of a text the learned report score reads as a report
+            else coalesce(
+                best_categories.category_code,
+                case when report_scores.is_report then category_rankings.first_category_code end
+            )
+        end                                                       as category_code,
         named_bodies.body_code                                    as named_body_code,
         coalesce(places.text_municipality_code, messages.community_municipality_code)
                                                                   as municipality_code,
@@ -582,6 +599,8 @@ ruled as (
         on report_scores.source_message_key = messages.source_message_key
     left join category_rankings
         on category_rankings.source_message_key = messages.source_message_key
+    left join category_leads
+        on category_leads.source_message_key = messages.source_message_key
 ),
 
 -- duplicates: among would-be incidents, the same author's near-identical text within the window of an
