@@ -9,6 +9,7 @@
             {'columns': ['matched_at']},
         ],
         pre_hook=["{{ delete_answers_to_rematch() }}"],
+        post_hook=["{{ write_table_note({'matched_through': run_started_at.isoformat()}) }}"],
     )
 }}
 
@@ -24,7 +25,8 @@
     An incremental run re-matches only the incidents with a message in a thread where a comment (official,
     or formerly official) or an incident message was classified since its watermark: their rows are
     deleted first (incidents_to_rematch), so an answer that no longer counts, or an incident that is no
-    longer one, leaves nothing behind. -#}
+    longer one, leaves nothing behind. Its watermark is the start of its last run (matched_through), kept
+    in its table's note: with no answer found, no row would carry it. -#}
 
 with
 
@@ -43,7 +45,19 @@ answer_markers as (
 {% if is_incremental() %}
 -- the incidents with a message in a thread where something changed
 to_rematch as (
-    {{ incidents_to_rematch(processed_since('matched_at')) }}
+    {{ incidents_to_rematch(matched_through()) }}
+),
+
+-- their messages through the incident_message_key index (offset 0 keeps the lookup a correlated subquery)
+incident_messages_to_rematch as (
+    select rematched.*
+    from to_rematch
+    cross join lateral (
+        select *
+        from incident_messages
+        where incident_messages.incident_message_key = to_rematch.incident_message_key
+        offset 0
+    ) as rematched
 ),
 {% endif %}
 
@@ -56,10 +70,7 @@ incidents as (
         thread_root_key,
         reply_thread_key,
         published_at
-    from incident_messages
-    {% if is_incremental() %}
-    where incident_message_key in (select incident_message_key from to_rematch)
-    {% endif %}
+    from {% if is_incremental() %}incident_messages_to_rematch{% else %}incident_messages{% endif %}
 ),
 
 official_comments as (

@@ -13,6 +13,7 @@
             {'columns': ['community_key', 'is_monitored_community', 'community_municipality_code']},
             {'columns': ['thread_root_key']},
         ],
+        post_hook=["{{ write_table_note({'context_digest': message_context_digest()}) }}"],
     )
 }}
 
@@ -21,8 +22,11 @@
     objects with a new raw version since the watermark (changed_staging_rows), whatever the size of the
     history, and the messages whose context changed since they were written: an author or a community
     the registry now describes otherwise, a Telegram reply whose thread root arrived, an OK comment whose
-    topic (and so its group) arrived. Each row written carries unioned_at, the watermark of the
-    classification. -#}
+    topic (and so its group) arrived. The registry's arms compare every stored message, so they run only
+    when the registry or int_community_places changed since the last run (message_context_digest, kept in
+    the table's note). Each row written carries unioned_at, the watermark of the classification. -#}
+
+{%- set context_is_new = is_incremental() and message_context_digest() != table_note().get('context_digest') %}
 
 with
 
@@ -41,6 +45,7 @@ community_places as (
 {% if is_incremental() %}
 -- messages written under a context that has changed since
 context_changed as (
+    {%- if context_is_new %}
     -- an author the registry now names an official account (of another body), or no longer does
     select this.source_message_key, this.platform, this.message_kind, this.community_key
     from {{ this }} as this
@@ -80,6 +85,7 @@ context_changed as (
         and this.community_municipality_code is not null
         and this.community_key not in (select community_key from community_places)
     union
+    {%- endif %}
     -- replies whose thread root (a Telegram discussion's copy of the post, an OK topic) arrived since
     select this.source_message_key, this.platform, this.message_kind, this.community_key
     from {{ this }} as this

@@ -1,3 +1,5 @@
+{#- The post-hook's index serves spike_scopes (macros/incremental.sql), which reads the spikes ending since
+    the earliest changed message; a post-hook, so that a table built before gets it too. -#}
 {{
     config(
         materialized='incremental',
@@ -10,6 +12,7 @@
             {'columns': ['category_code', 'municipality_code', 'started_at']},
         ],
         pre_hook=["{{ delete_spikes_to_recompute() }}"],
+        post_hook=["create index if not exists mart_incident_spikes_last_published_at on {{ this }} (last_published_at)"],
     )
 }}
 
