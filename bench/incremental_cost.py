@@ -378,6 +378,9 @@ def main() -> None:
                 hour = hourly_run(target)
                 history = sizes["int_messages_classified"]
                 runs[stage] = (history, hour)
+                Path(tempfile.gettempdir(), f"socmon-incremental-hour-{stage}.json").write_text(
+                    json.dumps({"history": history, "settle": settle, "hour": hour}, indent=1)
+                )
                 print(f"  hour on {history:,}: {hour['total']:.2f}s ({slowest(hour)})", flush=True)
     finally:
         if not args.keep:
@@ -386,6 +389,10 @@ def main() -> None:
 
     (history_small, hour_small), (history_large, hour_large) = runs[1], runs[2]
     ratio = hour_large["total"] / hour_small["total"]
+    print(f"\n{'node':<40} {'on ' + format(history_small, ','):>14} {'on ' + format(history_large, ','):>14}")
+    nodes = sorted(set(hour_small) | set(hour_large) - {"total"}, key=lambda n: -hour_large.get(n, 0.0))
+    for node in [n for n in nodes if n != "total"]:
+        print(f"{node:<40} {hour_small.get(node, 0.0):>13.2f}s {hour_large.get(node, 0.0):>13.2f}s")
     classified = hour_large.get("int_messages_classified", 0.0)
     print(
         f"\nhourly run: {hour_small['total']:.2f}s on {history_small:,} history, "
