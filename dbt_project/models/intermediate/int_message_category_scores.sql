@@ -9,7 +9,7 @@
             {'columns': ['source_message_key']},
             {'columns': ['unioned_at']},
         ],
-        pre_hook=["{{ analyze_batch_source(ref('int_message_tokens'), 'unioned_at') }}"],
+        pre_hook=["{{ analyze_batch_source(ref('int_message_report_scores'), 'unioned_at') }}"],
     )
 }}
 
@@ -17,10 +17,11 @@
     `socmon train-classifier` from the development set's incidents): for each category, its intercept plus
     the weights of the distinct starts (first 5 letters) of the message's words, as int_message_tokens split
     them (without VK mention markup); the three categories it scores highest, most likely first (a tie by
-    code), and the first one's probability (the softmax of the scores). int_messages_classified breaks the keyword rules' ties with it, and names
-    the category of a report whose words no keyword knows.
-    Incremental like int_message_report_scores: the messages int_message_tokens (re)split since unioned_at,
-    all of them under another rule_version (the weights are part of the rules). -#}
+    code), and the first one's probability (the softmax of the scores). Only for the messages the learned
+    report score reads as reports (int_message_report_scores.is_report; null for the others): they are the
+    ones whose category int_messages_classified may take from it, and a dense model costs per message.
+    Incremental like int_message_report_scores: the messages it scored since unioned_at, all of them under
+    another rule_version (the weights are part of the rules). -#}
 
 {%- set rule_version = rule_version() %}
 
@@ -30,31 +31,47 @@ tokens as (
     select * from {{ ref('int_message_tokens') }}
 ),
 
+report_scores as (
+    select * from {{ ref('int_message_report_scores') }}
+),
+
 weights as (
     select * from {{ ref('category_score_weights') }}
 ),
 
-intercepts as (
+intercepts as materialized (
     select category_code, weight from weights where feature_kind = 'intercept'
 ),
 
-word_start_weights as (
-    select word_start, category_code, weight from weights where feature_kind = 'word_start'
+-- the weights as one map, word start -> {category: weight}, built once: each message looks its word starts
+-- up in it (a binary search each). A join with the weights inside the per-message subquery below hashed the
+-- message's few starts and scanned all the weights, for every message (1 ms each).
+weight_map as materialized (
+    select jsonb_object_agg(word_start, category_weights) as by_word_start
+    from (
+        select word_start, jsonb_object_agg(category_code, weight) as category_weights
+        from weights
+        where feature_kind = 'word_start'
+        group by word_start
+    ) as word_start_weights
 ),
 
 messages as (
-    select source_message_key, unioned_at, coalesce(content_words, words) as words
-    from tokens
+    select report_scores.source_message_key, report_scores.unioned_at, report_scores.is_report, tokens.words
+    from report_scores
+    inner join (
+        select source_message_key, coalesce(content_words, words) as words from tokens
+    ) as tokens
+        on tokens.source_message_key = report_scores.source_message_key
     {% if is_incremental() %}
     {%- if not holds_other_rule_version(rule_version) %}
-    where tokens.unioned_at > {{ processed_since('unioned_at') }}
+    where report_scores.unioned_at > {{ processed_since('unioned_at') }}
     {%- endif %}
     {% endif %}
 ),
 
--- message by message: its distinct word starts against a hash of the weights built once, summed per
--- category, and the categories' intercepts (a category none of its words weighs keeps its intercept); the
--- first category's probability is the softmax of all the categories' scores
+-- message by message (a report): the weights of its distinct word starts, summed per category, and the
+-- categories' intercepts (a category none of its words weighs keeps its intercept), in one aggregate
 final as (
     select
         messages.source_message_key,
@@ -62,41 +79,35 @@ final as (
         ranking.learned_categories[1]                                            as first_category_code,
         ranking.learned_categories[2]                                            as second_category_code,
         ranking.learned_categories[3]                                            as third_category_code,
-        ranking.first_category_probability,
+        exp(ranking.top_score) / ranking.exp_score_sum                           as first_category_probability,
         '{{ rule_version }}'::text                                               as rule_version
     from messages
-    cross join lateral (
+    left join lateral (
         select
-            array_agg(ranked.category_code order by ranked.score desc, ranked.category_code) as learned_categories,
-            max(ranked.first_category_probability)                                as first_category_probability
+            (array_agg(scored.category_code order by scored.score desc, scored.category_code))[1:3]
+                                                                                 as learned_categories,
+            max(scored.score)::float8                                            as top_score,
+            sum(exp(scored.score::float8))                                       as exp_score_sum
         from (
-            select
-                scored.category_code,
-                scored.score,
-                1 / sum(exp((scored.score - scored.top_score)::float8)) over ()  as first_category_probability
-            from (
-                select
-                    intercepts.category_code,
-                    intercepts.weight + coalesce(word_scores.word_score, 0)     as score,
-                    max(intercepts.weight + coalesce(word_scores.word_score, 0)) over () as top_score
-                from intercepts
-                left join (
-                    select word_start_weights.category_code, sum(word_start_weights.weight) as word_score
-                    from (
-                        select distinct left(words.word, 5) as word_start
-                        from unnest(messages.words) as words (word)
-                        where words.word <> ''
-                    ) as word_starts
-                    inner join word_start_weights
-                        on word_start_weights.word_start = word_starts.word_start
-                    group by word_start_weights.category_code
-                ) as word_scores
-                    on word_scores.category_code = intercepts.category_code
-            ) as scored
-            order by scored.score desc, scored.category_code
-            limit 3
-        ) as ranked
+            select intercepts.category_code, intercepts.weight + coalesce(word_scores.word_score, 0) as score
+            from intercepts
+            left join (
+                select hits.category_code, sum(hits.weight::numeric) as word_score
+                from (
+                    select distinct left(words.word, 5) as word_start
+                    from unnest(messages.words) as words (word)
+                    where words.word <> ''
+                ) as word_starts
+                cross join weight_map
+                cross join lateral jsonb_each_text(weight_map.by_word_start -> word_starts.word_start)
+                    as hits (category_code, weight)
+                group by hits.category_code
+            ) as word_scores
+                on word_scores.category_code = intercepts.category_code
+        ) as scored
+        where messages.is_report
     ) as ranking
+        on true
 )
 
 select * from final
