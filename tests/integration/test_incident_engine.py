@@ -54,12 +54,6 @@ def labelled_sets(warehouse):
     return scores
 
 
-HELD_OUT_BELOW_TARGETS = (
-    "issue 12: on the held-out part, with the learned report and category scores, F1 0.91 and precision 0.93 "
-    "at the base rate, body 0.90 and municipality 0.99 meet the targets, but category 0.89 is below 0.90"
-)
-
-
 @pytest.mark.parametrize("name", ["incident_dev_set", "incident_holdout_set"])
 def test_the_classifier_meets_the_targets(labelled_sets, name):
     scores = labelled_sets[name]
@@ -69,8 +63,10 @@ def test_the_classifier_meets_the_targets(labelled_sets, name):
     assert scores.municipality_accuracy >= 0.85, f"municipality {scores.municipality_accuracy:.3f}"
 
 
-@pytest.mark.xfail(strict=False, reason=HELD_OUT_BELOW_TARGETS)
 def test_the_held_out_part_meets_the_issues_targets(labelled_sets):
+    """Issue 12's targets on the part never tuned on. On 2026-12-05: F1 0.91 and precision 0.93 at the base
+    rate, category 0.91 and body 0.92 (one and two messages above 0.9: retraining may move them), municipality
+    0.99."""
     scores = labelled_sets["incident_holdout_set"]
     precision, _, f1 = scores.at_base_rate(NEGATIVE_SHARE)
     assert f1 >= TARGETS["incident_f1"], f"incident F1 at the base rate {f1:.3f}"
