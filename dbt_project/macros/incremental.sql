@@ -33,7 +33,10 @@
       watermark Postgres expects one row and nests loops over the batch. After the settling run of
       bench/incremental_cost.py (144,000 incidents re-evaluated on 1.25M messages) the status snapshot
       and mart_incident_spikes' scopes each ran over 5 minutes so, 12 s with fresh statistics. ANALYZE
-      samples a fixed number of rows, so this costs the same on any history. -#}
+      samples a fixed number of rows, so this costs the same on any history. The writer analyzes, not
+      each reader in a pre-hook: ANALYZE holds its lock on the table until the reader's transaction ends,
+      and a second reader's ANALYZE waited for the first reader's whole run (int_message_municipalities
+      84 s behind int_message_category_scores). -#}
 {% macro analyze_what_was_written() -%}
     {%- set batch_stamps = ['unioned_at', 'classified_at', 'matched_at', 'evaluated_run_at', 'merged_at'] -%}
     {%- if config.get('materialized') == 'incremental' and not is_incremental() -%}
@@ -48,19 +51,6 @@
         {%- endif -%}
     {%- else -%}
         select 'statistics kept by autovacuum'
-    {%- endif -%}
-{%- endmacro %}
-
-{#- Pre-hook of a model that reads its batch from an upstream model by `column` > its watermark: the
-    upstream's statistics of that column, taken now. The upstream inserted the batch earlier in the same
-    build and autovacuum has not come by, so Postgres believes nothing lies past the watermark, expects
-    one row and nests loops over it (int_message_municipalities: 101 s for a cycle of 25,000 messages,
-    bench/cycle_latency.py). One column's sample costs little, whatever the size of the history. -#}
-{% macro analyze_batch_source(relation, column) -%}
-    {%- if is_incremental() -%}
-        analyze {{ relation }} ({{ column }})
-    {%- else -%}
-        select 'built from scratch: statistics taken after'
     {%- endif -%}
 {%- endmacro %}
 

@@ -9,7 +9,6 @@
             {'columns': ['source_message_key']},
             {'columns': ['unioned_at']},
         ],
-        pre_hook=["{{ analyze_batch_source(ref('int_message_tokens'), 'unioned_at') }}"],
     )
 }}
 
