@@ -263,7 +263,7 @@ regex_skeletons as (
     from regex_alternatives
 ),
 
-regex_anchors as (
+regex_literal_anchors as (
     select
         alternative_id,
         -- a literal followed by a space or \M is a whole word ("\mнет света" needs the word нет)
@@ -280,6 +280,41 @@ regex_anchors as (
             substring(skeleton from ' ([а-яa-z0-9]{2,})(?![?*{])')                    as later_word_prefix
         from regex_skeletons
     ) as literals
+),
+
+-- an alternative without a literal anchor that starts with a group of words, after \m or after literal
+-- words ("\m(новую|новый|новой|новое) (школ|...)", "\mв (группе|канале|паблике) ..."), is anchored by
+-- each of the group's words: one row per word, every text it matches has one of them. Words of one
+-- letter, and groups made optional, give none.
+regex_group_anchors as (
+    select
+        regex_literal_anchors.alternative_id,
+        choices.choice                                                      as anchor,
+        first_group.parts[2] ~ '^( |\\M)'                                  as anchor_is_word
+    from regex_literal_anchors
+    inner join regex_alternatives
+        on regex_alternatives.alternative_id = regex_literal_anchors.alternative_id
+    cross join lateral (
+        select regexp_match(
+            regex_alternatives.alternative,
+            '^\\m(?:[а-яa-z0-9 ]* )?\(([а-яa-z0-9]+(?:\|[а-яa-z0-9]+)+)\)(?![?*+{])(.?.?)'
+        )                                                                   as parts
+    ) as first_group
+    cross join lateral string_to_table(first_group.parts[1], '|') as choices (choice)
+    where regex_literal_anchors.anchor is null
+        and first_group.parts is not null
+        and 2 <= all (select length(choice) from string_to_table(first_group.parts[1], '|') as every (choice))
+),
+
+regex_anchors as (
+    select alternative_id, anchor, anchor_is_word
+    from regex_literal_anchors
+    where not exists (
+        select 1 from regex_group_anchors where regex_group_anchors.alternative_id = regex_literal_anchors.alternative_id
+    )
+    union all
+    select alternative_id, anchor, anchor_is_word
+    from regex_group_anchors
 ),
 
 -- each regex alternative's required text: the longest literal every text it matches holds, outside groups
