@@ -50,13 +50,18 @@
 {%- endmacro %}
 
 {#- Whether this incremental model holds rows written under a rule version other than `version`: its run
-    then re-does every message instead of the batch. -#}
+    then re-does every message instead of the batch. Asked as two ranges of the model's rule_version index
+    (below and above the version), each ending at its first row: `rule_version <> …` cannot seek an index,
+    and read the whole table (or index) on every run, a cost that grew with the history
+    (bench/incremental_cost.py). -#}
 {% macro holds_other_rule_version(version) -%}
     {%- if not execute -%}
         {{ return(false) }}
     {%- endif -%}
-    {%- set found = run_query(
-        "select exists (select 1 from " ~ this ~ " where rule_version <> '" ~ version ~ "')"
-    ) -%}
-    {{ return(found.columns[0].values()[0]) }}
+    {{ return(run_query(holds_other_rule_version_sql(this, version)).columns[0].values()[0]) }}
+{%- endmacro %}
+
+{% macro holds_other_rule_version_sql(relation, version) -%}
+    select exists (select 1 from {{ relation }} where rule_version < '{{ version }}')
+        or exists (select 1 from {{ relation }} where rule_version > '{{ version }}')
 {%- endmacro %}

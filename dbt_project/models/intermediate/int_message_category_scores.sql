@@ -8,6 +8,7 @@
         indexes=[
             {'columns': ['source_message_key']},
             {'columns': ['unioned_at']},
+            {'columns': ['rule_version']},
         ],
     )
 }}
