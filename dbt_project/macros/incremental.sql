@@ -33,7 +33,12 @@
       watermark Postgres expects one row and nests loops over the batch. After the settling run of
       bench/incremental_cost.py (144,000 incidents re-evaluated on 1.25M messages) the status snapshot
       and mart_incident_spikes' scopes each ran over 5 minutes so, 12 s with fresh statistics. ANALYZE
-      samples a fixed number of rows, so this costs the same on any history. The writer analyzes, not
+      samples 300 rows per unit of the columns' statistics target, each from a random page: at the default
+      target (100) 30,000 pages, which once the history outgrows memory are read from disk (10.5 million
+      messages, bench/incremental_cost.py). The stamp columns are sampled with a target of
+      var batch_stamp_statistics_target (10: 3,000 rows, so a batch of 0.5% of the table is some 15 of
+      them, an MCV the readers estimate it by; a smaller batch looks smaller still, and a nested loop over
+      it is what it needs anyway). The writer analyzes, not
       each reader in a pre-hook: ANALYZE holds its lock on the table until the reader's transaction ends,
       and a second reader's ANALYZE waited for the first reader's whole run (int_message_municipalities
       84 s behind int_message_category_scores). -#}
@@ -45,6 +50,8 @@
         {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
         {%- set stamps = batch_stamps | select('in', columns) | list -%}
         {%- if stamps -%}
+        alter table {{ this }}
+            {% for stamp in stamps %}alter column {{ stamp }} set statistics {{ var('batch_stamp_statistics_target') }}{% if not loop.last %}, {% endif %}{% endfor %};
         analyze {{ this }} ({{ stamps | join(', ') }})
         {%- else -%}
         select 'no batch stamp'
@@ -109,24 +116,37 @@
     them. Any run after an interrupted or skipped one still sees every declassification it missed.
     - key_column: the target's message key; incident_column: the target's incident key (or none);
     - hashed: the incident column holds md5(source_message_key) (the marts' incident_id);
-    - keep_duplicates: a message that became a duplicate stays (it is merged into the earlier incident). -#}
+    - keep_duplicates: a message that became a duplicate stays (it is merged into the earlier incident).
+    The rows are found by each declassified message's lookups in the target's indexes (offset 0 keeps them
+    correlated subqueries) and deleted by their row ids: as a join, a batch of 70,000 declassified messages
+    was hashed against a sequential scan of the whole target (3 million incidents, 1.8-2.7 s of reads from
+    disk each for int_incidents_evaluated and fct_incidents at 10.5 million messages, bench/incremental_cost.py). -#}
 {% macro delete_no_longer_incidents(watermark_column, key_column='source_message_key', incident_column=none,
         hashed=false, keep_duplicates=false) -%}
     {%- if is_incremental() -%}
     {%- set message_key = 'md5(classified.source_message_key)' if hashed else 'classified.source_message_key' -%}
     delete from {{ this }} as target
-    using {{ ref('int_messages_classified') }} as classified
-    where classified.classified_at > {{ processed_since(watermark_column) }}
-        and not classified.is_incident
-        {%- if keep_duplicates %}
-        and classified.non_incident_reason is distinct from 'duplicate'
-        {%- endif %}
-        and (
-            target.{{ key_column }} = classified.source_message_key
+    where target.ctid = any(array(
+        select doomed.row_id
+        from {{ ref('int_messages_classified') }} as classified
+        cross join lateral (
+            select by_key.ctid as row_id
+            from {{ this }} as by_key
+            where by_key.{{ key_column }} = classified.source_message_key
             {%- if incident_column %}
-            or target.{{ incident_column }} = {{ message_key }}
+            union all
+            select by_incident.ctid
+            from {{ this }} as by_incident
+            where by_incident.{{ incident_column }} = {{ message_key }}
             {%- endif %}
-        )
+            offset 0
+        ) as doomed
+        where classified.classified_at > {{ processed_since(watermark_column) }}
+            and not classified.is_incident
+            {%- if keep_duplicates %}
+            and classified.non_incident_reason is distinct from 'duplicate'
+            {%- endif %}
+    ))
     {%- else -%}
     select 'built from scratch: nothing to delete'
     {%- endif -%}
