@@ -6,7 +6,6 @@
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
         indexes=[
-            {'columns': ['incident_id']},
             {'columns': ['source_message_key']},
             {'columns': ['evaluated_at']},
             {'columns': ['evaluated_run_at']},

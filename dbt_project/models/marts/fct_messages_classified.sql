@@ -6,7 +6,6 @@
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
         indexes=[
-            {'columns': ['source_message_key']},
             {'columns': ['classified_at']},
             {'columns': ['loaded_at']},
         ],

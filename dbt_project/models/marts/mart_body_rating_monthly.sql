@@ -5,7 +5,6 @@
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
         indexes=[
-            {'columns': ['rating_key']},
             {'columns': ['rating_month']},
         ],
         pre_hook=["{{ delete_rating_months_to_refresh() }}"],
