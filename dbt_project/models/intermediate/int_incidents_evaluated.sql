@@ -15,8 +15,8 @@
             {'columns': ['sla_status']},
         ],
         pre_hook=["{{ delete_no_longer_incidents('evaluated_run_at') }}"],
-        post_hook=["create index if not exists int_incidents_evaluated_final_deadline_pending on {{ this }}
-            (final_deadline_at) where final_answer_at is null and final_deadline_at >= evaluated_at"],
+        post_hook=["{{ create_index_if_missing('int_incidents_evaluated_final_deadline_pending',
+            '(final_deadline_at) where final_answer_at is null and final_deadline_at >= evaluated_at') }}"],
     )
 }}
 

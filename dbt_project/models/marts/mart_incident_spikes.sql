@@ -8,11 +8,10 @@
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
         indexes=[
-            {'columns': ['spike_id']},
             {'columns': ['category_code', 'municipality_code', 'started_at']},
         ],
         pre_hook=["{{ delete_spikes_to_recompute() }}"],
-        post_hook=["create index if not exists mart_incident_spikes_last_published_at on {{ this }} (last_published_at)"],
+        post_hook=["{{ create_index_if_missing('mart_incident_spikes_last_published_at', '(last_published_at)') }}"],
     )
 }}
 
