@@ -30,6 +30,11 @@ CONNECTION_LIMITS = {BI: 20, OFFICER: 50}
 # every role a process connects as, the owner too: the cluster's superuser only bootstraps
 ROLE_ATTRIBUTES = "login nosuperuser nocreaterole nocreatedb noreplication nobypassrls"
 READER_TIMEOUTS = {"statement_timeout": "5min", "idle_in_transaction_session_timeout": "1min"}
+# dbt's sessions: no JIT. The models turn it off in their own transactions (dbt_project.yml), but the
+# macros' queries at compile time (rule versions, the rating's months, the spikes' scopes) and the snapshots
+# ran with it: past 500,000 in estimated cost Postgres compiled their plans at full optimisation, seconds
+# each once the history grew (10.5 million messages, bench/incremental_cost.py)
+TRANSFORM_SETTINGS = {"jit": "off"}
 
 
 def casework_schema(schema: str) -> str:
@@ -60,6 +65,12 @@ def ensure_database(creds: dict[str, str]) -> None:
                         sql.Identifier(role), sql.Identifier(setting), sql.Literal(value)
                     )
                 )
+        for setting, value in TRANSFORM_SETTINGS.items():
+            conn.execute(
+                sql.SQL("alter role {} set {} = {}").format(
+                    sql.Identifier(TRANSFORM), sql.Identifier(setting), sql.Literal(value)
+                )
+            )
         if not conn.execute("select 1 from pg_database where datname = %s", [database]).fetchone():
             conn.execute(sql.SQL("create database {}").format(sql.Identifier(database)))
         conn.execute(
