@@ -161,7 +161,8 @@ def hourly_run(target: Path) -> dict[str, float]:
 
 KEPT_TABLES = (  # what the engine keeps across runs: raw, its incremental models, the status snapshot
     "vk_posts", "int_messages_unioned", "int_message_tokens", "int_message_municipalities",
-    "int_message_report_scores", "int_message_category_scores", "int_messages_classified",
+    "int_message_report_scores", "int_message_category_scores", "int_message_lexicon_hits",
+    "int_messages_classified",
     "int_incident_messages", "int_answers_matched", "int_incidents_evaluated", "fct_messages_classified",
     "fct_incidents", "fct_incident_messages", "fct_incident_answers", "mart_incident_spikes",
     "mart_body_rating_monthly", "snap_incident_status",

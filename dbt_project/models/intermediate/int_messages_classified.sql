@@ -29,7 +29,9 @@
     )
 }}
 
-{#- Rules over the lower-cased text (ё -> е), all read from the lexicons in seeds/rules:
+{#- Rules over the lower-cased text (ё -> е), all read from the lexicons in seeds/rules, whose hits in each
+    message int_message_lexicon_hits finds (its own model, so that it runs beside the places and the learned
+    scores):
     - reason, in this order: official_author, advertising_spam, abusive, not_about_authorities for a
       community's own post (unless it relays a citizen's message), out_of_scope (when its markers' score
       is at least the category's), not_about_authorities (no category, or a marker and no complaint), and
