@@ -71,16 +71,33 @@ lexicon_patterns as (
     ) as patterns
 ),
 
--- each pattern's top-level alternatives: the pattern cut at each | outside the groups
+-- each pattern's top-level alternatives: the pattern cut at each | outside the groups. A bracket, a | or a
+-- parenthesis inside a letter class ("\+7[ (-]*9", the phone numbers) or escaped opens or closes no group
+-- and cuts nothing: they are masked (#, same length) where the depth and the cuts are read
+masked_patterns as (
+    select
+        pattern_id,
+        regexp_replace(regexp_replace(regexp_replace(regexp_replace(
+            pattern,
+            '\\[()|]', '\\#', 'g'),
+            '(\[[^]()|]*)[()|]([^]]*\])', '\1#\2', 'g'),
+            '(\[[^]()|]*)[()|]([^]]*\])', '\1#\2', 'g'),
+            '(\[[^]()|]*)[()|]([^]]*\])', '\1#\2', 'g')                      as masked
+    from lexicon_patterns
+),
+
 pattern_characters as (
     select
         lexicon_patterns.pattern_id,
         characters.position,
-        characters.character,
+        substr(lexicon_patterns.pattern, characters.position::int, 1)              as character,
+        characters.character = '|'                                                 as is_bar,
         sum(case characters.character when '(' then 1 when ')' then -1 else 0 end)
             over (partition by lexicon_patterns.pattern_id order by characters.position)   as depth
     from lexicon_patterns
-    cross join lateral string_to_table(lexicon_patterns.pattern, null) with ordinality as characters (character, position)
+    inner join masked_patterns
+        on masked_patterns.pattern_id = lexicon_patterns.pattern_id
+    cross join lateral string_to_table(masked_patterns.masked, null) with ordinality as characters (character, position)
 ),
 
 lexicon_alternatives as (
@@ -99,8 +116,8 @@ lexicon_alternatives as (
                 pattern_id,
                 position,
                 character,
-                character = '|' and depth = 0                                       as is_cut,
-                count(*) filter (where character = '|' and depth = 0)
+                is_bar and depth = 0                                                as is_cut,
+                count(*) filter (where is_bar and depth = 0)
                     over (partition by pattern_id order by position)                as alternative_number
             from pattern_characters
         ) as characters
@@ -333,14 +350,16 @@ regex_atoms as (
                                                                             as literal
     from regex_alternatives
     cross join lateral (
+        -- letter classes first: a parenthesis in a class ("[ (-]") is no group
         select regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(
             regex_alternatives.alternative,
-            '\([^()]*\)', '§', 'g'), '\([^()]*\)', '§', 'g'), '\([^()]*\)', '§', 'g'), '\([^()]*\)', '§', 'g'),
-            '\[[^]]*\]', '§', 'g')                                            as skeleton
+            '\[[^]]*\]', '§', 'g'),
+            '\([^()]*\)', '§', 'g'), '\([^()]*\)', '§', 'g'), '\([^()]*\)', '§', 'g'), '\([^()]*\)', '§', 'g')
+                                                                            as skeleton
     ) as grouped
     cross join lateral regexp_matches(grouped.skeleton, '(\\.|§|.)(\?|\*|\+|\{[^}]*\})?', 'g')
         with ordinality as atoms (parts, atom_number)
-    where regex_alternatives.alternative !~ '\(\?|\\[][()]|\[[^]]*[()][^]]*\]'
+    where regex_alternatives.alternative !~ '\(\?|\\[][()]'
         and grouped.skeleton !~ '[()]'
 ),
 
