@@ -10,6 +10,10 @@
             {'columns': ['unioned_at']},
             {'columns': ['rule_version']},
         ],
+        pre_hook=[
+            "set local parallel_setup_cost = 0",
+            "set local parallel_tuple_cost = 0",
+        ],
     )
 }}
 
@@ -33,7 +37,7 @@ unioned as (
     select * from {{ ref('int_messages_unioned') }}
 ),
 
-messages as (
+messages as not materialized (
     select
         source_message_key,
         loaded_at,
@@ -49,24 +53,35 @@ messages as (
     {% endif %}
 ),
 
+-- a text without VK mention markup (most of them) in plain expressions, which Postgres computes in its
+-- parallel workers (the model's pre-hooks make a parallel plan look as cheap as it is); the mentions' words
+-- are a subquery per message, which keeps a plan's computing in one process, so the texts with markup go apart
 final as (
     select
         source_message_key,
         loaded_at,
         unioned_at,
         normalized_text,
-        case
-            when strpos(message_text, '[') > 0 then {{ content_text('normalized_text') }}
-        end                                                                     as content_text,
+        null::text                                                              as content_text,
         {{ text_words('normalized_text') }}                                     as words,
-        case
-            when strpos(message_text, '[') > 0 then {{ text_words(content_text('normalized_text')) }}
-        end                                                                     as content_words,
-        case
-            when strpos(message_text, '[') > 0 then {{ markup_words('normalized_text') }}
-        end                                                                     as markup_words,
+        null::text[]                                                            as content_words,
+        null::text[]                                                            as markup_words,
         '{{ rule_version }}'::text                                              as rule_version
     from messages
+    where strpos(message_text, '[') > 0 is not true
+    union all
+    select
+        source_message_key,
+        loaded_at,
+        unioned_at,
+        normalized_text,
+        {{ content_text('normalized_text') }}                                   as content_text,
+        {{ text_words('normalized_text') }}                                     as words,
+        {{ text_words(content_text('normalized_text')) }}                       as content_words,
+        {{ markup_words('normalized_text') }}                                   as markup_words,
+        '{{ rule_version }}'::text                                              as rule_version
+    from messages
+    where strpos(message_text, '[') > 0
 )
 
 select * from final
