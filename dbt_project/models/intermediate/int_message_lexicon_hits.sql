@@ -8,6 +8,7 @@
         indexes=[
             {'columns': ['source_message_key']},
             {'columns': ['unioned_at']},
+            {'columns': ['rule_version']},
         ],
         pre_hook=[
             "set local work_mem = '256MB'",
