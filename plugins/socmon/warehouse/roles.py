@@ -34,7 +34,7 @@ READER_TIMEOUTS = {"statement_timeout": "5min", "idle_in_transaction_session_tim
 # macros' queries at compile time (rule versions, the rating's months, the spikes' scopes) and the snapshots
 # ran with it: past 500,000 in estimated cost Postgres compiled their plans at full optimisation, seconds
 # each once the history grew (10.5 million messages, bench/incremental_cost.py)
-TRANSFORM_SETTINGS = {"jit": "off"}
+ROLE_SETTINGS = {BI: READER_TIMEOUTS, OFFICER: READER_TIMEOUTS, TRANSFORM: {"jit": "off"}}
 
 
 def casework_schema(schema: str) -> str:
@@ -59,18 +59,13 @@ def ensure_database(creds: dict[str, str]) -> None:
             conn.execute(
                 sql.SQL("alter role {} connection limit {}").format(sql.Identifier(role), sql.Literal(limit))
             )
-            for setting, value in READER_TIMEOUTS.items():
+        for role, role_settings in ROLE_SETTINGS.items():
+            for setting, value in role_settings.items():
                 conn.execute(
                     sql.SQL("alter role {} set {} = {}").format(
                         sql.Identifier(role), sql.Identifier(setting), sql.Literal(value)
                     )
                 )
-        for setting, value in TRANSFORM_SETTINGS.items():
-            conn.execute(
-                sql.SQL("alter role {} set {} = {}").format(
-                    sql.Identifier(TRANSFORM), sql.Identifier(setting), sql.Literal(value)
-                )
-            )
         if not conn.execute("select 1 from pg_database where datname = %s", [database]).fetchone():
             conn.execute(sql.SQL("create database {}").format(sql.Identifier(database)))
         conn.execute(
