@@ -430,3 +430,16 @@ def test_the_unit_tests_of_incremental_runs_pass_on_the_built_warehouse(built_bo
         check=False,
     )  # fmt: skip
     assert run.returncode == 0 and "PASS=3 " in run.stdout, run.stdout[-4000:]
+
+
+def test_a_table_rebuilt_on_every_run_keeps_its_index(built_both_ways, project):
+    """int_working_periods is rebuilt by every cycle, and SLA deadlines look periods up by their start:
+    its index must be there after each rebuild, not after every other one."""
+    for _ in range(2):
+        dbt_build(project, slice_end(SLICES - 1), "--select", "int_working_periods")
+        with server.connect("admin") as conn:
+            indexes = conn.execute(
+                "select indexdef from pg_indexes"
+                " where schemaname = 'intermediate' and tablename = 'int_working_periods'"
+            ).fetchall()
+        assert [d for (d,) in indexes if d.endswith("(period_start_at)")], indexes

@@ -1,11 +1,13 @@
 {{
     config(
         materialized='table',
-        post_hook=["create index if not exists {{ this.name }}_start_idx on {{ this }} (period_start_at)"],
+        indexes=[{'columns': ['period_start_at']}],
     )
 }}
 
-{#- The working-time axis of SLA deadlines; the same SQL runs inside the add_working_minutes macro. -#}
+{#- The working-time axis of SLA deadlines; the same SQL runs inside the add_working_minutes macro.
+    Its index is dbt's (a name of its own on every build): a post-hook's fixed name was still held by the
+    backup table when the hook ran, so every other build left the table without one. -#}
 with
 
 periods as (
