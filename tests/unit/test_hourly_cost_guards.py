@@ -72,3 +72,34 @@ def test_declassified_rows_are_deleted_through_index_lookups():
     body = macro[start : macro.index("endmacro", start)]
     assert "target.ctid = any(array(" in body and "cross join lateral" in body and "offset 0" in body
     assert "using" not in body.split("delete from")[1].split("where")[0]
+
+
+def cte(sql: str, name: str) -> str:
+    start = sql.index(f"\n{name} as")
+    return sql[start : sql.index("\n),", start)]
+
+
+def test_the_classification_reads_only_the_batchs_places_and_scores():
+    # a join with the whole score tables was hashed over 10.5M rows each (its pre-hooks turn nested loops off)
+    sql = model_sql("int_messages_classified")
+    for name, model in (
+        ("places", "int_message_municipalities"),
+        ("report_scores", "int_message_report_scores"),
+        ("category_rankings", "int_message_category_scores"),
+        ("message_tokens", "int_message_tokens"),
+        ("batch_lexicon_hits", "int_message_lexicon_hits"),
+    ):
+        body = cte(sql, name)
+        assert "where {{ batch_condition }}" in body, name
+        if model not in body:  # through a CTE of the whole model, not materialized
+            source = next(c for c in ("tokens", "lexicon_hits") if f"from {c} as batch" in body)
+            assert f"{source} as not materialized" in sql and model in cte(sql, source)
+    assert sql.count("where {{ batch_condition }}") == 6  # the five above and the batch's messages
+
+
+def test_the_category_score_reads_only_the_batchs_words():
+    sql = model_sql("int_message_category_scores")
+    body = cte(sql, "messages")
+    assert body.count("as batch\n        where {{ batch_condition }}") == 2
+    assert "processed_since('unioned_at')" in sql[: sql.index("\nmessages as")]
+
