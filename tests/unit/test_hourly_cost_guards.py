@@ -103,3 +103,11 @@ def test_the_category_score_reads_only_the_batchs_words():
     assert body.count("as batch\n        where {{ batch_condition }}") == 2
     assert "processed_since('unioned_at')" in sql[: sql.index("\nmessages as")]
 
+
+def test_the_classification_keeps_no_index_nothing_reads():
+    block = config_block(model_sql("int_messages_classified"))
+    for column in ("loaded_at", "reply_thread_key", "parent_message_key"):
+        assert f"{{'columns': ['{column}']}}" not in block, column
+    # its duplicate detection reads earlier messages by author and time; the answers' matching by thread
+    for kept in ("['author_id', 'published_at']", "['thread_root_key']", "['unioned_at']"):
+        assert f"{{'columns': {kept}}}" in block, kept

@@ -7,15 +7,12 @@
         on_schema_change='append_new_columns',
         indexes=[
             {'columns': ['source_message_key']},
-            {'columns': ['loaded_at']},
             {'columns': ['unioned_at']},
             {'columns': ['classified_at']},
             {'columns': ['rule_version']},
             {'columns': ['author_id', 'published_at']},
             {'columns': ['published_at']},
             {'columns': ['thread_root_key']},
-            {'columns': ['reply_thread_key']},
-            {'columns': ['parent_message_key']},
             {'columns': ['is_overridden']},
         ],
         pre_hook=[
@@ -48,9 +45,12 @@
     formerly with) a correction; all of them when some row was classified under another rule_version.
     Every row written carries classified_at, the watermark of the models downstream. The batch's old rows are
     deleted with the planner's defaults (delete_insert_planned, macros/incremental.sql): the key's index, not
-    a scan of the whole history under this query's pre-hooks. JIT is off: the planner switches make every
-    plan look enormous, and Postgres JIT-compiled all of it at full optimisation (3 s at 200k messages, 7 s
-    at 1M). -#}
+    a scan of the whole history under this query's pre-hooks. It keeps the indexes something reads: no
+    model or job looks it up by loaded_at, and the answers' matching compares reply_thread_key and
+    parent_message_key only within the official comments it found through thread_root_key; indexes on those
+    three cost each batch row three more index insertions (read from disk at 10.5M messages). JIT is off:
+    the planner switches make every plan look enormous, and Postgres JIT-compiled all of it at full
+    optimisation (3 s at 200k messages, 7 s at 1M). -#}
 
 {%- set rule_version = rule_version() %}
 
