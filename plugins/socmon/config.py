@@ -21,6 +21,19 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 SOURCES_PER_TASK = 50  # one mapped Airflow task reads this many sources, so thousands stay cheap
 RETENTION_DAYS = 365
+# the embedded warehouse's server settings, applied by `socmon db up` when it starts the server (a server
+# already running keeps its own until it is restarted); each one is overridden by SOCMON_PG_<NAME>, e.g.
+# SOCMON_PG_SHARED_BUFFERS=4GB. Postgres' defaults (128 MB of buffers, a checkpoint at every 1 GB of WAL)
+# are sized for a small shared host: a cycle's inserts into tables and indexes of millions of rows read
+# their pages back from disk and checkpointed every 15-40 s (bench/README.md). Sized for the 24 GB machine
+# of the benchmarks; docker/docker-compose.yml passes the same defaults to its warehouse.
+PG_SERVER_SETTINGS = {
+    "shared_buffers": "2GB",  # the indexes a cycle inserts into stay in Postgres' own cache
+    "effective_cache_size": "12GB",  # what the planner may count on the OS cache holding too
+    "max_wal_size": "8GB",  # checkpoints by time, not by every 1 GB of WAL a cycle writes
+    "checkpoint_timeout": "15min",
+    "maintenance_work_mem": "512MB",  # index builds (a full refresh, the bench's copies) sort in memory
+}
 
 
 PSEUDONYM_KEY_VARIABLE = "SOCMON_PSEUDONYM_KEY"
@@ -73,6 +86,8 @@ class Settings(BaseModel):
     cycle_deadline: timedelta = Field(ge=timedelta(0))
     sources_per_task: int = Field(ge=1)  # one mapped extraction task reads this many sources
     retention_days: int = Field(ge=1)  # raw payloads and personal data older than this are deleted
+    # the embedded server's settings (PG_SERVER_SETTINGS, each overridden by SOCMON_PG_<NAME>)
+    pg_server_settings: dict[str, str]
     secrets: WarehouseSecrets = WarehouseSecrets()  # the ones given in the environment
 
     @property
@@ -115,6 +130,10 @@ def _from_environment() -> Settings:
             ),
             "sources_per_task": env("SOCMON_SOURCES_PER_TASK") or SOURCES_PER_TASK,
             "retention_days": env("SOCMON_RETENTION_DAYS") or RETENTION_DAYS,
+            "pg_server_settings": {
+                name: env(f"SOCMON_PG_{name.upper()}") or default
+                for name, default in PG_SERVER_SETTINGS.items()
+            },
             "secrets": {
                 "passwords": {
                     name.removeprefix(PASSWORD_VARIABLE_PREFIX).lower(): value

@@ -351,3 +351,13 @@ def test_every_copy_source_exists(services: dict) -> None:
 def test_build_context_keeps_secrets_and_state_out() -> None:
     ignored = (DOCKER / "Dockerfile.dockerignore").read_text().split()
     assert {".socmon", ".venv", "out", "docker/.env"} <= set(ignored)
+
+
+def test_the_warehouse_gets_the_embedded_servers_settings(services: dict) -> None:
+    from socmon.config import PG_SERVER_SETTINGS
+
+    command = services["warehouse"]["command"]
+    options = [option for option, flag in zip(command[1:], command[:-1], strict=True) if flag == "-c"]
+    given = dict(option.split("=", 1) for option in options)
+    for name, default in PG_SERVER_SETTINGS.items():
+        assert given.get(name) == f"${{SOCMON_PG_{name.upper()}:-{default}}}", name

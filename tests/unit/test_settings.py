@@ -73,3 +73,20 @@ def test_the_api_settings_are_typed_and_keep_their_secrets_out_of_reprs(fresh_se
     fresh_settings.setenv("SOCMON_TELEGRAM_API_ID", "не число")
     with pytest.raises(ValidationError, match="telegram_api_id"):
         api_settings()
+
+
+def test_the_server_settings_have_defaults_each_overridden_by_its_variable(fresh_settings) -> None:
+    from socmon.config import PG_SERVER_SETTINGS
+    from socmon.warehouse.server import server_options
+
+    for name in PG_SERVER_SETTINGS:
+        fresh_settings.delenv(f"SOCMON_PG_{name.upper()}", raising=False)
+    assert settings().pg_server_settings == PG_SERVER_SETTINGS
+    assert "-c shared_buffers=2GB" in server_options()
+    settings.cache_clear()
+    fresh_settings.setenv("SOCMON_PG_SHARED_BUFFERS", "4GB")
+    fresh_settings.setenv("SOCMON_PG_CHECKPOINT_TIMEOUT", "30 min")
+    overridden = {"shared_buffers": "4GB", "checkpoint_timeout": "30 min"}
+    assert settings().pg_server_settings == {**PG_SERVER_SETTINGS, **overridden}
+    # pg_ctl starts the server through the shell: a value with a space stays one argument
+    assert "-c 'checkpoint_timeout=30 min'" in server_options()

@@ -12,6 +12,7 @@ import hashlib
 import logging
 import os
 import pwd
+import shlex
 import shutil
 import subprocess
 import time
@@ -185,6 +186,12 @@ def _initdb(cl: Cluster, creds: dict[str, str]) -> None:
         link.symlink_to(cl.data_dir)
 
 
+def server_options() -> list[str]:
+    """The server settings `up` starts Postgres with (settings().pg_server_settings), as pg_ctl's -o."""
+    # pg_ctl runs the server through the shell: each setting is one quoted word
+    return [f"-c {shlex.quote(f'{name}={value}')}" for name, value in settings().pg_server_settings.items()]
+
+
 def up() -> str:
     """Start the cluster (creating it on first use), then make sure roles and schemas exist."""
     s = settings()
@@ -194,7 +201,12 @@ def up() -> str:
         _initdb(cl, creds)
     if not is_running():
         log.info("starting Postgres on %s:%s", s.pg_host, s.pg_port)
-        options = f"-c listen_addresses={s.pg_host} -p {s.pg_port} -k {cl.data_dir.parent}"
+        options = " ".join(
+            [
+                f"-c listen_addresses={s.pg_host} -p {s.pg_port} -k {cl.data_dir.parent}",
+                *server_options(),
+            ]
+        )
         result = _run(
             cl,
             [
