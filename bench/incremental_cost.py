@@ -93,6 +93,15 @@ def fresh_database() -> None:
     roles.ensure_database(server.credentials())
 
 
+def server_settings() -> str:
+    """The running server's settings that the figures depend on (socmon db up's PG_SERVER_SETTINGS: a
+    server started before them runs on Postgres' defaults until it is restarted)."""
+    with bootstrap_connection("postgres") as conn:
+        return ", ".join(
+            f"{name} {conn.execute(f'show {name}').fetchone()[0]}" for name in settings().pg_server_settings
+        )
+
+
 def _owner(dbname: str):
     import psycopg
 
@@ -349,6 +358,7 @@ def main() -> None:
         flush=True,
     )
     fresh_database()
+    print(f"  server: {server_settings()}", flush=True)
     runs = {}
     try:
         with tempfile.TemporaryDirectory(prefix="socmon-bench-") as folder:
