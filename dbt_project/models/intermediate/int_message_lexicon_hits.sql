@@ -321,7 +321,9 @@ regex_candidates as (
 ),
 
 -- the regular expressions, tried on their candidates in order (each is compiled once): the narrow candidates
--- are sorted, and the texts joined to them after the sort, in the same order (a hash of the batch's texts)
+-- are sorted, and the regular expressions and the texts joined to them after the sort, in the same order
+-- (hashes of the regexes and of the batch's texts). With each regex's text in the sorted rows, the sort of
+-- 2.2 M candidates at 1M messages wrote 424 MB to disk.
 regex_hits as materialized (
     select
         source_message_key,
@@ -331,26 +333,20 @@ regex_hits as materialized (
     from (
         select
             candidates.source_message_key,
-            candidates.pattern_id,
+            regexes.pattern_id,
             regexp_count(
-                case when candidates.reads_whole_text then message_tokens.normalized_text else message_tokens.content_text end,
-                candidates.regex
+                case when regexes.reads_whole_text then message_tokens.normalized_text else message_tokens.content_text end,
+                regexes.regex
             )                                       as hit_count,
             candidates.first_word_position
         from (
-            select
-                regex_candidates.source_message_key,
-                regexes.regex_id,
-                regexes.pattern_id,
-                regex_candidates.first_word_position,
-                regexes.regex,
-                regexes.reads_whole_text
+            select source_message_key, regex_id, first_word_position
             from regex_candidates
-            inner join regexes
-                on regexes.regex_id = regex_candidates.regex_id
-            order by regexes.regex_id
+            order by regex_id
             offset 0  -- the sort stays below the regular expressions
         ) as candidates
+        inner join regexes
+            on regexes.regex_id = candidates.regex_id
         inner join message_tokens
             on message_tokens.source_message_key = candidates.source_message_key
         offset 0
