@@ -430,3 +430,16 @@ def test_the_transform_role_runs_without_jit(warehouse):
     at 10.5 million messages Postgres JIT-compiled their plans at full optimisation (bench/README.md)."""
     with warehouse.connect("transform") as conn:
         assert conn.execute("show jit").fetchone() == ("off",)
+
+
+def test_the_server_runs_with_the_settings_db_up_gives_it(warehouse):
+    """`socmon db up` starts Postgres with PG_SERVER_SETTINGS (in this suite, their defaults): on Postgres'
+    own, a cycle's index inserts read their pages back from disk at 10.5M messages (bench/README.md)."""
+    from socmon.config import PG_SERVER_SETTINGS
+
+    with warehouse.connect("transform") as conn:
+        running = {
+            name: conn.execute("select current_setting(%s)", [name]).fetchone()[0]
+            for name in PG_SERVER_SETTINGS
+        }
+    assert running == PG_SERVER_SETTINGS, "restart the server (socmon db down && socmon db up) to apply them"
