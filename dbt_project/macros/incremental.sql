@@ -381,14 +381,18 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- The plan methods that the pre-hooks of int_message_lexicon_hits and int_messages_classified turn off
+    ('off') for their own queries, which hash whole batches, and that their strategy delete_insert_planned
+    turns back on ('on') for the delete: one list for both. -#}
+{% macro join_methods_of_whole_batches(setting) -%}
+    {%- for method in ['nestloop', 'mergejoin', 'sort', 'memoize'] %}set local enable_{{ method }} = {{ setting }};{% if not loop.last %} {% endif %}{% endfor -%}
+{%- endmacro %}
+
 {#- Incremental strategy `delete_insert_planned`: dbt's delete+insert, run with the planner's defaults. A model
     whose pre-hooks turn nested loops off for its own query (int_messages_classified) would otherwise delete
     its batch's old rows by a hash join over a sequential scan of the whole table, a cost that grows with the
     history; with nested loops the delete looks each key up in the unique key's index. -#}
 {% macro get_incremental_delete_insert_planned_sql(arg_dict) -%}
-    set local enable_nestloop = on;
-    set local enable_mergejoin = on;
-    set local enable_sort = on;
-    set local enable_memoize = on;
+    {{ join_methods_of_whole_batches('on') }}
     {{ get_incremental_delete_insert_sql(arg_dict) }}
 {%- endmacro %}

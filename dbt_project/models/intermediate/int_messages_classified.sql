@@ -17,10 +17,7 @@
         ],
         pre_hook=[
             "set local work_mem = '256MB'",
-            "set local enable_nestloop = off",
-            "set local enable_mergejoin = off",
-            "set local enable_sort = off",
-            "set local enable_memoize = off",
+            "{{ join_methods_of_whole_batches('off') }}",
             "set local jit = off",
         ],
     )
