@@ -69,20 +69,27 @@
 {#- The rows of a staging view whose raw object got a new version since the watermark (all of them in a
     full run), and those whose keys the query `also` selects (objects to re-read for another reason). The
     keys are the view's partition columns, so Postgres looks each one up by the raw table's key index
-    instead of deduplicating the whole history. -#}
+    instead of deduplicating the whole history.
+    The lookback re-reads what was loaded in the minutes before the watermark, most of it written by the
+    last run: a message already in the target (int_messages_unioned) with the same loaded_at is its latest
+    version as written, and is left out unless `also` selects it. Rewritten, it would get a new unioned_at
+    and every model downstream would classify it again: with runs as frequent as the lookback is long (10
+    minutes), each run classified the batch of the run before a second time. -#}
 {% macro changed_staging_rows(staging, raw_table, keys, watermark_column='loaded_at', also=none) -%}
     {%- if is_incremental() %}
     select staged.*
     from (
-        select {{ keys | join(', ') }}
-        from {{ source('raw', raw_table) }}
-        where loaded_at > {{ incremental_since(watermark_column) }}
-        {%- if also %}
-        union
-        {{ also }}
-        {%- else %}
+        select {{ keys | join(', ') }}, bool_or(is_context_change) as is_context_change
+        from (
+            select {{ keys | join(', ') }}, false as is_context_change
+            from {{ source('raw', raw_table) }}
+            where loaded_at > {{ incremental_since(watermark_column) }}
+            {%- if also %}
+            union all
+            select *, true from ({{ also }}) as context_changes
+            {%- endif %}
+        ) as reasons
         group by {{ keys | join(', ') }}
-        {%- endif %}
     ) as changed
     cross join lateral (
         select *
@@ -91,6 +98,13 @@
             and {% endif %}{% endfor %}
         offset 0  -- keeps the lookup a correlated subquery: the key filter goes down into the view
     ) as staged
+    where changed.is_context_change
+        or not exists (
+            select
+            from {{ this }} as written
+            where written.source_message_key = staged.source_message_key
+                and written.loaded_at = staged.loaded_at
+        )
     {%- else %}
     select * from {{ staging }}
     {%- endif %}
