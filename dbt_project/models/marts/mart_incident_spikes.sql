@@ -33,9 +33,12 @@ incidents as (
 ),
 
 {% if is_incremental() %}
+{%- set scope_rows = spike_scopes() %}
+{%- set recompute_starts = [] %}
+{%- for scope in scope_rows %}{% do recompute_starts.append("'" ~ scope[2] ~ "'::timestamptz") %}{% endfor %}
 -- known when the model compiles: the pre-hook has deleted these spikes by the time this query runs
 scopes as (
-    {{ rows_literal(spike_scopes(), [('category_code', 'text'), ('municipality_code', 'text'),
+    {{ rows_literal(scope_rows, [('category_code', 'text'), ('municipality_code', 'text'),
         ('recompute_from', 'timestamptz')]) }}
 ),
 {% endif %}
@@ -57,6 +60,11 @@ located as (
         and incidents.published_at >= scopes.recompute_from
     {% endif %}
     where incidents.category_code is not null and incidents.municipality_code is not null
+    {%- if is_incremental() %}
+        -- the earliest scope's start as a constant: the published_at index reads the days since, where
+        -- the join alone scanned every incident (3 million at 10.5 million messages, 2 GB from disk)
+        and incidents.published_at >= {% if recompute_starts %}least({{ recompute_starts | join(', ') }}){% else %}'infinity'::timestamptz{% endif %}
+    {%- endif %}
 ),
 
 -- for each incident, how many of its kind follow within the window (itself included)
