@@ -95,6 +95,16 @@ def _owner(dbname: str):
     )  # fmt: skip
 
 
+def previous_run_kept() -> bool:
+    """Whether the bench database holds a previous run's int_messages_unioned."""
+    server.up()
+    with _owner("postgres") as conn:
+        if not conn.execute("select 1 from pg_database where datname = %s", [settings().database]).fetchone():
+            return False
+    with _owner(settings().database) as conn:
+        return conn.execute("select to_regclass('intermediate.int_messages_unioned')").fetchone()[0] is not None
+
+
 def fresh_database(count: int) -> None:
     server.up()
     with _owner("postgres") as conn:
@@ -156,13 +166,13 @@ def to_tsvector_seconds() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=1_000_000, help="messages (default 1,000,000)")
-    parser.add_argument("--keep", action="store_true", help="re-use the database of a previous run")
+    parser.add_argument("--keep", action="store_true", help="re-use the database of a previous run, if there is one")
     args = parser.parse_args()
 
     print(f"database {settings().database}: {args.messages:,} messages", flush=True)
     with tempfile.TemporaryDirectory(prefix="socmon-bench-") as folder:
         target = Path(folder)
-        if not args.keep:
+        if not (args.keep and previous_run_kept()):
             fresh_database(args.messages)
             dbt(["seed"], target)
             unioned = dbt(["run", "--select", "+int_messages_unioned", "--full-refresh"], target)

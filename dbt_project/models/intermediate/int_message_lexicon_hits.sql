@@ -85,6 +85,17 @@ regexes as (
     where term_kind = 'regex'
 ),
 
+-- the alternatives without an anchor (a handful), as arrays: the batch's texts are read once for all of them,
+-- not once for each
+anchorless_alternatives as (
+    select
+        array_agg(regex_id order by alternative_id)             as regex_ids,
+        array_agg(required_text order by alternative_id)        as required_texts,
+        array_agg(reads_whole_text order by alternative_id)     as reads_whole_texts
+    from regex_alternatives
+    where anchor is null
+),
+
 -- the batch's vocabulary (its distinct words, hundreds of thousands for a million messages) meets the
 -- phrases' words and the regular expressions' anchors once, by hash joins of the word and of its prefixes
 
@@ -303,14 +314,16 @@ regex_candidates as (
         from word_hits
         where regex_id is not null
         union all
-        select message_tokens.source_message_key, regex_alternatives.regex_id, true, 1
+        select message_tokens.source_message_key, anchorless.regex_id, true, 1
         from message_tokens
-        inner join regex_alternatives
-            on regex_alternatives.anchor is null
-        where regex_alternatives.required_text is null
+        cross join anchorless_alternatives
+        cross join lateral unnest(
+            anchorless_alternatives.regex_ids, anchorless_alternatives.required_texts, anchorless_alternatives.reads_whole_texts
+        ) as anchorless (regex_id, required_text, reads_whole_text)
+        where anchorless.required_text is null
             or strpos(
-                case when regex_alternatives.reads_whole_text then message_tokens.normalized_text else message_tokens.content_text end,
-                regex_alternatives.required_text
+                case when anchorless.reads_whole_text then message_tokens.normalized_text else message_tokens.content_text end,
+                anchorless.required_text
             ) > 0
     ) as found
     group by source_message_key, regex_id
@@ -359,6 +372,7 @@ regex_hits as materialized (
             {%- endif %}
             offset 0
         ) as tried
+        offset 0  -- each count computed once: the filter below would otherwise be a second regexp_count
     ) as counted
     where hit_count > 0
     group by source_message_key, pattern_id
