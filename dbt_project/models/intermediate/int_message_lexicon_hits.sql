@@ -286,18 +286,19 @@ overlapped_phrases as (
     group by later.source_message_key, later.pattern_id, later.start_position
 ),
 
-phrase_hits as materialized (
+-- each found phrase, counted unless it overlaps an earlier one; summed per pattern with the regular
+-- expressions' counts in pattern_hits (one aggregate of both kinds)
+phrase_hits as (
     select
         found_phrases.source_message_key,
         found_phrases.pattern_id,
-        count(*) filter (where overlapped_phrases.start_position is null)    as hit_count,
-        min(found_phrases.start_position)                                   as first_word_position
+        (overlapped_phrases.start_position is null)::int::bigint            as hit_count,
+        found_phrases.start_position                                        as first_word_position
     from found_phrases
     left join overlapped_phrases
         on overlapped_phrases.source_message_key = found_phrases.source_message_key
         and overlapped_phrases.pattern_id = found_phrases.pattern_id
         and overlapped_phrases.start_position = found_phrases.start_position
-    group by found_phrases.source_message_key, found_phrases.pattern_id
 ),
 
 -- the regular expressions each message may match: those with an anchor that starts one of its words, and
@@ -337,17 +338,13 @@ regex_candidates as (
 -- to disk. An incremental run sorts its few candidates again with their texts: at 10.5 million messages of
 -- history the planner hashed the sorted candidates instead of the texts and tried them in the texts' order,
 -- compiling a regex for most calls (the hour's regexes 2 s slower than at 1 million, bench/incremental_cost.py).
-regex_hits as materialized (
-    select
-        source_message_key,
-        pattern_id,
-        sum(hit_count)                              as hit_count,
-        min(first_word_position)                    as first_word_position
+regex_hits as (
+    select source_message_key, pattern_id, hit_count, first_word_position
     from (
         select
             tried.source_message_key,
             tried.pattern_id,
-            regexp_count(tried.searched_text, tried.regex) as hit_count,
+            regexp_count(tried.searched_text, tried.regex)::bigint as hit_count,
             tried.first_word_position
         from (
             select
@@ -375,9 +372,9 @@ regex_hits as materialized (
         offset 0  -- each count computed once: the filter below would otherwise be a second regexp_count
     ) as counted
     where hit_count > 0
-    group by source_message_key, pattern_id
 ),
 
+-- each pattern's hits in each message, by phrases and regular expressions together (a few patterns have both)
 pattern_hits as materialized (
     select
         hits.source_message_key,
