@@ -17,7 +17,8 @@ the same run.
     nice -n 10 .venv/bin/python bench/classify_throughput.py                      # 1,000,000 messages
     nice -n 10 .venv/bin/python bench/classify_throughput.py --messages 100000 --keep
 
---keep re-uses the raw messages and int_messages_unioned of a previous run (seeds are always re-loaded).
+--keep re-uses the raw messages and int_messages_unioned of a previous run, when there is one (seeds are
+always re-loaded).
 """
 
 from __future__ import annotations
@@ -102,7 +103,8 @@ def previous_run_kept() -> bool:
         if not conn.execute("select 1 from pg_database where datname = %s", [settings().database]).fetchone():
             return False
     with _owner(settings().database) as conn:
-        return conn.execute("select to_regclass('intermediate.int_messages_unioned')").fetchone()[0] is not None
+        unioned = conn.execute("select to_regclass('intermediate.int_messages_unioned')").fetchone()[0]
+    return unioned is not None
 
 
 def fresh_database(count: int) -> None:
@@ -166,7 +168,7 @@ def to_tsvector_seconds() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=1_000_000, help="messages (default 1,000,000)")
-    parser.add_argument("--keep", action="store_true", help="re-use the database of a previous run, if there is one")
+    parser.add_argument("--keep", action="store_true", help="re-use a previous run's database, if any")
     args = parser.parse_args()
 
     print(f"database {settings().database}: {args.messages:,} messages", flush=True)
