@@ -287,7 +287,8 @@ overlapped_phrases as (
 ),
 
 -- each found phrase, counted unless it overlaps an earlier one; summed per pattern with the regular
--- expressions' counts in pattern_hits (one aggregate of both kinds)
+-- expressions' counts in pattern_hits (one aggregate of both kinds). Both counts are bigint, as the count(*)
+-- they replace was, so that their sum (pattern_hits.hit_count) stays numeric and the output's types unchanged
 phrase_hits as (
     select
         found_phrases.source_message_key,
