@@ -33,6 +33,7 @@ from socmon.report_model import (
     train,
     train_categories,
 )
+from socmon.warehouse import server
 
 pytestmark = pytest.mark.integration
 
@@ -102,3 +103,82 @@ def test_the_learned_seeds_are_what_training_on_the_development_set_writes(label
     assert train(development, words).seed_rows() == seed.seed_rows()
     category_seed = read_category_seed(settings().dbt_project_dir / CATEGORY_SEED_PATH)
     assert train_categories(development, words).seed_rows() == category_seed.seed_rows()
+
+
+# Every regular expression of the lexicons that matches a message, tried on every message of the sets, and the
+# alternatives of it whose anchor word (whole, or a word start) and required text the message holds: the
+# classification tries a regex only on such messages (int_message_lexicon_hits), so none may be missing.
+MATCHES_NO_ALTERNATIVE_ADMITS = """
+with
+terms as (
+    select regex_id, regex, reads_whole_text, anchor, anchor_is_word, required_text
+    from intermediate.int_lexicon_terms
+    where term_kind = 'regex'
+),
+regexes as (
+    select distinct regex_id, regex, reads_whole_text from terms
+),
+messages as (
+    select
+        source_message_key,
+        normalized_text,
+        coalesce(content_text, normalized_text)         as content_text,
+        coalesce(content_words, words)                  as content_words,
+        coalesce(markup_words, '{}')                    as markup_words
+    from intermediate.int_message_tokens
+),
+matches as (
+    select messages.source_message_key, regexes.regex_id, regexes.regex
+    from messages
+    cross join regexes
+    where regexp_count(
+        case when regexes.reads_whole_text then messages.normalized_text else messages.content_text end,
+        regexes.regex
+    ) > 0
+)
+select matches.regex, messages.normalized_text
+from matches
+inner join messages
+    on messages.source_message_key = matches.source_message_key
+where not exists (
+    select 1
+    from terms as alternative
+    where alternative.regex_id = matches.regex_id
+        and (
+            alternative.required_text is null
+            or strpos(
+                case when alternative.reads_whole_text then messages.normalized_text
+                    else messages.content_text end,
+                alternative.required_text
+            ) > 0
+        )
+        and (
+            alternative.anchor is null
+            or exists (
+                select 1
+                from unnest(
+                    messages.content_words
+                    || case when alternative.reads_whole_text then messages.markup_words else '{}' end
+                ) as words (word)
+                where case
+                    when alternative.anchor_is_word then words.word = alternative.anchor
+                    else words.word ^@ alternative.anchor
+                end
+            )
+        )
+)
+order by 1, 2
+"""
+
+
+def test_the_regexes_anchors_and_required_texts_miss_no_match(labelled_sets):
+    """int_lexicon_terms derives each regex alternative's anchor and required text from the seeds' regular
+    expressions; they only narrow which messages a regex is tried on, so on the sets' 2,400 messages every
+    regex that matches must have an alternative whose anchor and required text the message holds."""
+    with using_database(EVAL_DATABASE), server.connect("transform") as conn:
+        missed = conn.execute(MATCHES_NO_ALTERNATIVE_ADMITS).fetchall()
+        regexes = conn.execute(
+            "select count(distinct regex_id) from intermediate.int_lexicon_terms"
+        ).fetchone()[0]
+    assert regexes >= 50  # the lexicons were read
+    assert missed == [], f"{len(missed)} matches no anchor admits, the first: {missed[:3]}"
