@@ -299,10 +299,12 @@ regex_literal_anchors as (
     ) as literals
 ),
 
--- an alternative without a literal anchor that starts with a group of words, after \m or after literal
--- words ("\m(новую|новый|новой|новое) (школ|...)", "\mв (группе|канале|паблике) ..."), is anchored by
--- each of the group's words: one row per word, every text it matches has one of them. Words of one
--- letter, and groups made optional, give none.
+-- an alternative that starts with a group of words, after \m or after literal words
+-- ("\m(новую|новый|новой|новое) (школ|...)", "\mв (группе|канале|паблике) ..."), is anchored by each of
+-- the group's words: one row per word, every text it matches has one of them. Words of one letter, and
+-- groups made optional, give none. They replace a literal anchor too when none of them is shorter: the
+-- longer word is the rarer ("\mкак (людям|нам|детям) ..." was tried on every message with the word как),
+-- and the required text (regex_required_texts, here "как ") still narrows them.
 regex_group_anchors as (
     select
         regex_literal_anchors.alternative_id,
@@ -318,9 +320,9 @@ regex_group_anchors as (
         )                                                                   as parts
     ) as first_group
     cross join lateral string_to_table(first_group.parts[1], '|') as choices (choice)
-    where regex_literal_anchors.anchor is null
-        and first_group.parts is not null
-        and 2 <= all (select length(choice) from string_to_table(first_group.parts[1], '|') as every (choice))
+    where first_group.parts is not null
+        and greatest(2, length(regex_literal_anchors.anchor))
+            <= all (select length(choice) from string_to_table(first_group.parts[1], '|') as every (choice))
 ),
 
 regex_anchors as (
