@@ -299,30 +299,57 @@ regex_literal_anchors as (
     ) as literals
 ),
 
--- an alternative that starts with a group of words, after \m or after literal words
--- ("\m(новую|новый|новой|новое) (школ|...)", "\mв (группе|канале|паблике) ..."), is anchored by each of
--- the group's words: one row per word, every text it matches has one of them. Words of one letter, and
--- groups made optional, give none. They replace a literal anchor too when none of them is shorter: the
--- longer word is the rarer ("\mкак (людям|нам|детям) ..." was tried on every message with the word как),
--- and the required text (regex_required_texts, here "как ") still narrows them.
+-- an alternative is also anchored by a group of words in it ("\m(новую|новый|новой|новое) (школ|...)",
+-- "\mв (группе|канале|паблике) ...", "\mкакой [а-я]+ (взять|выбрать)"): by each of the group's words, one row
+-- per word, when every text it matches has one of them: the group stands outside any other group, is not
+-- made optional, and its words start words (after \m or a space). Groups with a word of one letter give
+-- none. Escapes and letter classes are left out first: "[ (-]" and "\(" are no groups.
+regex_groups as (
+    select
+        regex_alternatives.alternative_id,
+        occurrences.occurrence,
+        string_to_array(regexp_substr(outside.text, outside.group_pattern, 1, occurrences.occurrence, '', 1), '|')
+                                                                            as choices,
+        left(outside.text, regexp_instr(outside.text, outside.group_pattern, 1, occurrences.occurrence) - 1)
+                                                                            as text_before,
+        substr(outside.text, regexp_instr(outside.text, outside.group_pattern, 1, occurrences.occurrence, 1), 2)
+                                                                            as text_after
+    from regex_alternatives
+    cross join lateral (
+        select
+            regexp_replace(regexp_replace(regex_alternatives.alternative, '\\[^mM]', '§', 'g'), '\[[^]]*\]', '§', 'g')
+                                                                            as text,
+            '(?:\\m| )\(([а-яa-z0-9]+(?:\|[а-яa-z0-9]+)+)\)(?![?*+{])'     as group_pattern
+    ) as outside
+    cross join lateral generate_series(1, regexp_count(outside.text, outside.group_pattern)) as occurrences (occurrence)
+),
+
+-- of its literal anchor and its groups, an alternative is anchored by the one whose shortest word is the
+-- longest, a group on a tie: the longer word is the rarer ("\mкак (людям|нам|детям) ..." was tried on
+-- every message with the word как; the required text, "как ", still narrows them)
 regex_group_anchors as (
     select
-        regex_literal_anchors.alternative_id,
+        best_groups.alternative_id,
         choices.choice                                                      as anchor,
-        first_group.parts[2] ~ '^( |\\M)'                                  as anchor_is_word
-    from regex_literal_anchors
-    inner join regex_alternatives
-        on regex_alternatives.alternative_id = regex_literal_anchors.alternative_id
-    cross join lateral (
-        select regexp_match(
-            regex_alternatives.alternative,
-            '^\\m(?:[а-яa-z0-9 ]* )?\(([а-яa-z0-9]+(?:\|[а-яa-z0-9]+)+)\)(?![?*+{])(.?.?)'
-        )                                                                   as parts
-    ) as first_group
-    cross join lateral string_to_table(first_group.parts[1], '|') as choices (choice)
-    where first_group.parts is not null
-        and greatest(2, length(regex_literal_anchors.anchor))
-            <= all (select length(choice) from string_to_table(first_group.parts[1], '|') as every (choice))
+        best_groups.text_after ~ '^( |\\M)'                                as anchor_is_word
+    from (
+        select distinct on (regex_groups.alternative_id)
+            regex_groups.alternative_id,
+            regex_groups.choices,
+            regex_groups.text_after
+        from regex_groups
+        inner join regex_literal_anchors
+            on regex_literal_anchors.alternative_id = regex_groups.alternative_id
+        -- outside any other group: as many parentheses opened before it as closed
+        where length(replace(regex_groups.text_before, '(', '')) = length(replace(regex_groups.text_before, ')', ''))
+            and greatest(2, length(regex_literal_anchors.anchor))
+                <= (select min(length(choice)) from unnest(regex_groups.choices) as every (choice))
+        order by
+            regex_groups.alternative_id,
+            (select min(length(choice)) from unnest(regex_groups.choices) as every (choice)) desc,
+            regex_groups.occurrence
+    ) as best_groups
+    cross join lateral unnest(best_groups.choices) as choices (choice)
 ),
 
 regex_anchors as (
