@@ -14,7 +14,8 @@
       word (is_sought_by) through a hash join with the messages' words, and looks its other words up at
       their places: no regular expression.
     - A regex term (term_kind 'regex'): an alternative that needs a regular expression (look-arounds,
-      digits, hyphens, repetitions), with its anchor: the literal word start every text it matches has.
+      digits, hyphens, repetitions), with its anchors: word starts, one of which every text it matches has
+      (its first literal word, or the words of a group in it).
       The regular expression (regex) is the alternative alone, or its whole pattern when the pattern's hits
       are counted (category keywords, out-of-scope markers), so that the count is regexp_count's.
     Analysts keep editing the seeds' regular expressions; this model only reads them. -#}
