@@ -309,8 +309,8 @@ regex_groups as (
     select
         regex_alternatives.alternative_id,
         occurrences.occurrence,
-        string_to_array(regexp_substr(outside.text, outside.group_pattern, 1, occurrences.occurrence, '', 1), '|')
-                                                                            as choices,
+        found.choices,
+        (select min(length(choice)) from unnest(found.choices) as every (choice))    as shortest_choice_length,
         left(outside.text, regexp_instr(outside.text, outside.group_pattern, 1, occurrences.occurrence) - 1)
                                                                             as text_before,
         substr(outside.text, regexp_instr(outside.text, outside.group_pattern, 1, occurrences.occurrence, 1), 2)
@@ -323,6 +323,10 @@ regex_groups as (
             '(?:\\m| )\(([а-яa-z0-9]+(?:\|[а-яa-z0-9]+)+)\)(?![?*+{])'     as group_pattern
     ) as outside
     cross join lateral generate_series(1, regexp_count(outside.text, outside.group_pattern)) as occurrences (occurrence)
+    cross join lateral (
+        select string_to_array(regexp_substr(outside.text, outside.group_pattern, 1, occurrences.occurrence, '', 1), '|')
+            as choices
+    ) as found
 ),
 
 -- of its literal anchor and its groups, an alternative is anchored by the one whose shortest word is the
@@ -343,12 +347,8 @@ regex_group_anchors as (
             on regex_literal_anchors.alternative_id = regex_groups.alternative_id
         -- outside any other group: as many parentheses opened before it as closed
         where length(replace(regex_groups.text_before, '(', '')) = length(replace(regex_groups.text_before, ')', ''))
-            and greatest(2, length(regex_literal_anchors.anchor))
-                <= (select min(length(choice)) from unnest(regex_groups.choices) as every (choice))
-        order by
-            regex_groups.alternative_id,
-            (select min(length(choice)) from unnest(regex_groups.choices) as every (choice)) desc,
-            regex_groups.occurrence
+            and greatest(2, length(regex_literal_anchors.anchor)) <= regex_groups.shortest_choice_length
+        order by regex_groups.alternative_id, regex_groups.shortest_choice_length desc, regex_groups.occurrence
     ) as best_groups
     cross join lateral unnest(best_groups.choices) as choices (choice)
 ),
