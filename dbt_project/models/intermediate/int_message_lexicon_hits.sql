@@ -58,7 +58,10 @@ message_tokens as not materialized (
         coalesce(batch.content_text, batch.normalized_text)                     as content_text,
         batch.words,
         coalesce(batch.content_words, batch.words)                              as content_words,
-        batch.markup_words
+        batch.markup_words,
+        -- every word the lexicons are looked up by: the content's, then the mentions' (numbered in this order)
+        coalesce(batch.content_words, batch.words) || coalesce(batch.markup_words, '{}')
+                                                                                as all_words
     from tokens as batch
     {% if is_incremental() %}
     {%- if not holds_other_rule_version(rule_version) %}
@@ -109,7 +112,7 @@ anchorless_alternatives as (
 vocabulary as materialized (
     select words.word
     from (
-        select unnest(message_tokens.content_words || coalesce(message_tokens.markup_words, '{}')) as word
+        select unnest(message_tokens.all_words) as word
         from message_tokens
     ) as words
     group by words.word
@@ -212,9 +215,8 @@ word_hits as materialized (
     from (
         select
             message_tokens.*,
-            unnest(message_tokens.content_words || coalesce(message_tokens.markup_words, '{}'))          as word,
-            generate_series(1, cardinality(message_tokens.content_words || coalesce(message_tokens.markup_words, '{}')))
-                                                                                                        as word_number
+            unnest(message_tokens.all_words)                            as word,
+            generate_series(1, cardinality(message_tokens.all_words))   as word_number
         from message_tokens
     ) as numbered
     cross join lateral (
