@@ -397,9 +397,10 @@
 
 {#- The plan methods that the pre-hooks of int_message_lexicon_hits and int_messages_classified turn off
     ('off') for their own queries, which hash whole batches, and that their strategy delete_insert_planned
-    turns back on ('on') for the delete: one list for both. -#}
-{% macro join_methods_of_whole_batches(setting) -%}
-    {%- for method in ['nestloop', 'mergejoin', 'sort', 'memoize'] %}set local enable_{{ method }} = {{ setting }};{% if not loop.last %} {% endif %}{% endfor -%}
+    turns back on ('on') for the delete: one list for both. int_messages_classified's full build turns off
+    only some of them (`methods`): there its inputs are read whole, in their key indexes' order. -#}
+{% macro join_methods_of_whole_batches(setting, methods=['nestloop', 'mergejoin', 'sort', 'memoize']) -%}
+    {%- for method in methods %}set local enable_{{ method }} = {{ setting }};{% if not loop.last %} {% endif %}{% endfor -%}
 {%- endmacro %}
 
 {#- Incremental strategy `delete_insert_planned`: dbt's delete+insert, run with the planner's defaults. A model

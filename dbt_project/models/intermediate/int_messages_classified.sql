@@ -17,7 +17,7 @@
         ],
         pre_hook=[
             "set local work_mem = '256MB'",
-            "{{ join_methods_of_whole_batches('off') if is_incremental() else 'set local enable_nestloop = off' }}",
+            "{{ join_methods_of_whole_batches('off') if is_incremental() else join_methods_of_whole_batches('off', ['nestloop']) }}",
             "set local jit = off",
         ],
     )
