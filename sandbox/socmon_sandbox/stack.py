@@ -358,8 +358,8 @@ def up(fresh: bool = False) -> None:
         "create",
         "--username",
         user(),
-        "--password",
-        secret["ui_password"],
+        # one argument with its value: a generated password may start with "-", an option to argparse
+        f"--password={secret['ui_password']}",
         "--firstname",
         "socmon",
         "--lastname",
@@ -370,7 +370,7 @@ def up(fresh: bool = False) -> None:
         f"{user()}@example.org",
     )
     if "already exist" in created:
-        _airflow(env, "users", "reset-password", "--username", user(), "--password", secret["ui_password"])
+        _airflow(env, "users", "reset-password", "--username", user(), f"--password={secret['ui_password']}")
     _wait_for("the api-server", lambda: _http_ok(f"{api_url()}/api/v2/monitor/health"), 180, "api-server")
     if not fresh:
         api = Api.login()
